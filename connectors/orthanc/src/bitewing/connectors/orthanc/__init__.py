@@ -1,0 +1,1 @@
+"""Bitewing orthanc connector."""

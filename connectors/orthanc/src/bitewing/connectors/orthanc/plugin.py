@@ -1,0 +1,1 @@
+"""Entry point of the orthanc connector (group ``bitewing``): its hook implementations live here."""

@@ -1,0 +1,1 @@
+"""Entry point of the S3 connector (group ``bitewing``)."""

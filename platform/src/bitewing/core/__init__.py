@@ -1,0 +1,1 @@
+"""Bitewing core: the Flask app, data model, imaging pipeline, routing, jobs and CLI."""

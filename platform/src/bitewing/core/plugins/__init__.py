@@ -1,0 +1,21 @@
+"""The plugin surface of Bitewing: hookspecs, the hook marker and the types plugins provide.
+
+Connectors, the portal and the admin console import only this package from core.
+"""
+
+import pluggy
+
+from bitewing.core.plugins.storage import ObjectStore, ObjectStoreError, ObjectNotFound, StoredObject
+
+PROJECT_NAME = "bitewing"
+
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+__all__ = [
+    "PROJECT_NAME",
+    "ObjectNotFound",
+    "ObjectStore",
+    "ObjectStoreError",
+    "StoredObject",
+    "hookimpl",
+]

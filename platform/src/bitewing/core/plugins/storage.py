@@ -1,0 +1,69 @@
+"""The object-store interface every image store implements (local folder, S3, ...).
+
+Image bytes never enter the database: the database keeps the key, size and SHA-256 that `put` returns.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+from dataclasses import dataclass
+from typing import BinaryIO
+
+
+class ObjectStoreError(Exception):
+    """The store could not complete an operation (unreachable, refused, corrupt)."""
+
+
+class ObjectNotFound(ObjectStoreError):
+    """No object is stored under the key."""
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """What the store holds under a key."""
+
+    key: str
+    size: int
+    sha256: str
+    content_type: str
+
+
+def sha256_hex(data: bytes) -> str:
+    """The SHA-256 of `data` as lowercase hex, as stores record it."""
+    return hashlib.sha256(data).hexdigest()
+
+
+class ObjectStore(abc.ABC):
+    """A flat key → bytes store.
+
+    Keys are opaque (`/`-separated, no PHI). Writes are atomic: after `put` returns, the whole object is durable
+    and readable; a failed `put` leaves nothing under the key.
+    """
+
+    @abc.abstractmethod
+    def put(self, key: str, data: bytes, content_type: str, *, immutable: bool = True) -> StoredObject:
+        """Store `data` under `key` durably and return what was stored (with its SHA-256)."""
+
+    @abc.abstractmethod
+    def get(self, key: str) -> bytes:
+        """The bytes stored under `key`; raises `ObjectNotFound`."""
+
+    @abc.abstractmethod
+    def open(self, key: str) -> BinaryIO:
+        """A readable stream of the object under `key`; raises `ObjectNotFound`."""
+
+    @abc.abstractmethod
+    def head(self, key: str) -> StoredObject:
+        """Size, checksum and content type of the object under `key`; raises `ObjectNotFound`."""
+
+    @abc.abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove the object under `key`; deleting a missing key is not an error."""
+
+    @abc.abstractmethod
+    def presign(self, key: str, expires_in: int) -> str:
+        """A URL that lets a browser GET the object for `expires_in` seconds without other credentials."""
+
+    def check(self) -> None:
+        """Raise `ObjectStoreError` with a readable message when the store cannot be used."""

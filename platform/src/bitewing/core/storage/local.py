@@ -1,0 +1,138 @@
+"""The local-folder object store (embedded default) and its plugin registration.
+
+Objects live as files below a root folder; writes go to a temporary file, are fsynced and renamed into place,
+so a key is either complete or absent. Browsers reach objects through signed, expiring app URLs
+(``/files/<token>``) served by `bitewing.core.storage.views`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import urlparse
+
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from bitewing.core.plugins import ObjectNotFound, ObjectStore, ObjectStoreError, StoredObject, hookimpl
+from bitewing.core.plugins.storage import sha256_hex
+
+_SIGNING_SALT = "bitewing.files"
+
+
+class InvalidKey(ObjectStoreError):
+    """The key is not a safe relative path."""
+
+
+def _check_key(key: str) -> str:
+    parts = key.split("/")
+    if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts) or "\\" in key:
+        raise InvalidKey(f"invalid object key {key!r}")
+    return key
+
+
+class LocalFolderStore(ObjectStore):
+    """Objects as files under `root`; metadata (checksum, content type) in a JSON sidecar."""
+
+    def __init__(self, root: Path, secret_key: str, url_prefix: str = "/files") -> None:
+        self.root = root
+        self.url_prefix = url_prefix.rstrip("/")
+        self._signer = URLSafeSerializer(secret_key, salt=_SIGNING_SALT)
+
+    def _path(self, key: str) -> Path:
+        return self.root / _check_key(key)
+
+    @staticmethod
+    def _write_atomic(path: Path, data: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def put(self, key: str, data: bytes, content_type: str, *, immutable: bool = True) -> StoredObject:
+        path = self._path(key)
+        stored = StoredObject(key=key, size=len(data), sha256=sha256_hex(data), content_type=content_type)
+        meta = {"sha256": stored.sha256, "content_type": content_type, "size": stored.size}
+        try:
+            self._write_atomic(path.with_name(path.name + ".meta"), json.dumps(meta).encode())
+            self._write_atomic(path, data)
+            dir_fd = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError as exc:
+            raise ObjectStoreError(f"could not write {key}: {exc.strerror}") from exc
+        return stored
+
+    def get(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError as exc:
+            raise ObjectNotFound(key) from exc
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return self._path(key).open("rb")
+        except FileNotFoundError as exc:
+            raise ObjectNotFound(key) from exc
+
+    def head(self, key: str) -> StoredObject:
+        path = self._path(key)
+        try:
+            meta = json.loads(path.with_name(path.name + ".meta").read_text())
+            size = path.stat().st_size
+        except FileNotFoundError as exc:
+            raise ObjectNotFound(key) from exc
+        return StoredObject(key=key, size=size, sha256=meta["sha256"], content_type=meta["content_type"])
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        path.unlink(missing_ok=True)
+        path.with_name(path.name + ".meta").unlink(missing_ok=True)
+
+    def presign(self, key: str, expires_in: int) -> str:
+        token = self._signer.dumps({"k": _check_key(key), "e": int(time.time()) + expires_in})
+        return f"{self.url_prefix}/{token}"
+
+    def resolve_signed(self, token: str) -> str:
+        """The key a signed URL token grants, or raise `ObjectNotFound` if forged or expired."""
+        try:
+            payload = self._signer.loads(token)
+        except BadSignature as exc:
+            raise ObjectNotFound("invalid link") from exc
+        if payload["e"] < time.time():
+            raise ObjectNotFound("link expired")
+        return _check_key(payload["k"])
+
+    def check(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ObjectStoreError(f"storage folder {self.root} is not writable: {exc.strerror}") from exc
+        if not os.access(self.root, os.W_OK):
+            raise ObjectStoreError(f"storage folder {self.root} is not writable")
+
+
+def local_store_factory(url: str, options: Mapping[str, Any]) -> LocalFolderStore:
+    """Build a `LocalFolderStore` from a ``file:///abs/path`` URL."""
+    parsed = urlparse(url)
+    return LocalFolderStore(
+        Path(parsed.path), options["secret_key"], options.get("served_url_prefix") or "/files"
+    )
+
+
+@hookimpl
+def bitewing_object_store_types() -> dict[str, Any]:
+    return {"file": local_store_factory}
