@@ -5,7 +5,7 @@ Connectors, the portal and the admin console import only this package from core.
 
 import pluggy
 
-from bitewing.core.plugins.storage import ObjectStore, ObjectStoreError, ObjectNotFound, StoredObject
+from bitewing.core.plugins.storage import ObjectNotFound, ObjectStore, ObjectStoreError, StoredObject
 
 PROJECT_NAME = "bitewing"
 

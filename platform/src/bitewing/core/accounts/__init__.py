@@ -1,0 +1,1 @@
+"""Staff users, login sessions and API tokens."""

@@ -1,0 +1,93 @@
+"""One error body for every error: RFC 9457 problem details (``application/problem+json``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from bitewing.core.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+)
+
+DOMAIN_STATUS: dict[type[DomainError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    Invalid: 422,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    RateLimited: 429,
+}
+
+PROBLEM_TYPE = "about:blank"
+
+
+def problem(status: int, title: str, detail: str | None = None, errors: Any = None) -> Response:
+    """A problem-details response."""
+    body: dict[str, Any] = {"type": PROBLEM_TYPE, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    return response
+
+
+def _webargs_errors(exc: HTTPException) -> Any:
+    data = getattr(exc, "data", None) or {}
+    messages = data.get("messages")
+    if isinstance(messages, dict) and len(messages) == 1:
+        return next(iter(messages.values()))
+    return messages
+
+
+def handle_http_exception(exc: HTTPException) -> Response:
+    """Every werkzeug/flask-smorest HTTP error as a problem."""
+    status = exc.code or 500
+    errors = _webargs_errors(exc)
+    detail = exc.description if not errors else "the request has invalid fields: see errors"
+    data = getattr(exc, "data", None) or {}
+    if data.get("message"):
+        detail = data["message"]
+    response = problem(status, exc.name, detail, errors)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="bitewing"'
+    return response
+
+
+def handle_domain_error(exc: DomainError) -> Response:
+    """A service's refusal as a problem with the status of its kind."""
+    status = next((code for kind, code in DOMAIN_STATUS.items() if isinstance(exc, kind)), 400)
+    titles = {
+        404: "Not Found",
+        409: "Conflict",
+        422: "Unprocessable Entity",
+        401: "Unauthorized",
+        403: "Forbidden",
+        429: "Too Many Requests",
+    }
+    response = problem(status, titles.get(status, "Bad Request"), exc.message, exc.errors or None)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="bitewing"'
+    return response
+
+
+def handle_unexpected(exc: Exception) -> Response:
+    """Anything else is a 500 without internals."""
+    return problem(500, "Internal Server Error", "an unexpected error occurred; it has been logged")
+
+
+def init_errors(app: Flask) -> None:
+    """Register the handlers on the app (covers every blueprint)."""
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,80 @@
+"""Creating the flask-smorest API at ``/api/v1`` and registering the resource blueprints."""
+
+from __future__ import annotations
+
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_smorest import Api
+from marshmallow import Schema
+
+from bitewing.core.accounts.api import login_blp, session_blp, tokens_blp, users_blp
+from bitewing.core.api.schemas import ProblemSchema
+from bitewing.core.audit.api import blp as audit_blp
+from bitewing.core.config import Settings
+from bitewing.core.patients.api import blp as patients_blp
+from bitewing.core.tenancy.api import blp as locations_blp
+
+API_PREFIX = "/api/v1"
+RESOURCE_BLUEPRINTS = (session_blp, login_blp, locations_blp, users_blp, patients_blp, tokens_blp, audit_blp)
+
+
+class BitewingApi(Api):
+    """The API with problem-details errors documented as the default error body."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+
+def schema_name(schema: type[Schema] | Schema) -> str | None:
+    """Component name of a schema; variants (partial, only, exclude) are inlined instead of renamed."""
+    if isinstance(schema, Schema) and (schema.partial or schema.only or schema.exclude):
+        return None
+    cls = schema if isinstance(schema, type) else type(schema)
+    return cls.__name__.removesuffix("Schema")
+
+
+def api_config(app: Flask) -> None:
+    """The flask-smorest settings: OpenAPI 3.1 at /api/v1/openapi.json and a docs page at /api/v1/docs."""
+    app.config.update(
+        API_TITLE="Bitewing API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX=API_PREFIX,
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_RAPIDOC_PATH="docs",
+        OPENAPI_RAPIDOC_URL="https://unpkg.com/rapidoc/dist/rapidoc-min.js",
+        API_SPEC_OPTIONS={
+            "info": {
+                "description": "REST API of Bitewing. Authenticate with `Authorization: Bearer <token>`."
+            },
+            "security": [{"bearerAuth": []}, {"sessionCookie": []}],
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {"type": "http", "scheme": "bearer"},
+                    "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "bitewing_session"},
+                }
+            },
+        },
+        PAGINATION_PAGE_SIZE_MAX=100,
+    )
+
+
+def init_api(app: Flask, settings: Settings) -> Api:
+    """Build the API, rate-limit sign-in (in Redis when configured) and register every resource."""
+    api_config(app)
+    api = BitewingApi(
+        app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)}
+    )
+    limiter = Limiter(
+        key_func=get_remote_address,
+        app=app,
+        storage_uri=settings.redis_url or "memory://",
+        default_limits=[],
+        headers_enabled=True,
+    )
+    limiter.limit(settings.login_rate_limit)(login_blp)
+    for blueprint in RESOURCE_BLUEPRINTS:
+        api.register_blueprint(blueprint, url_prefix=API_PREFIX + blueprint.url_prefix)
+    app.extensions["bitewing_limiter"] = limiter
+    return api

@@ -1,0 +1,1 @@
+"""Authentication primitives: password hashing, secret tokens, the acting principal."""

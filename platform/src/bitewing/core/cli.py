@@ -1,0 +1,203 @@
+"""The `bitewing` command line: operate, migrate, serve and demo."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from bitewing.core.accounts import services as accounts
+from bitewing.core.accounts.models import Role
+from bitewing.core.auth.actor import system_actor
+from bitewing.core.config import ConfigError, Settings, load_settings
+from bitewing.core.db import migrations
+from bitewing.core.errors import DomainError
+from bitewing.core.runtime import Runtime, build_runtime
+from bitewing.core.tenancy import services as tenancy
+from bitewing.core.tenancy.models import Region, StoragePreference
+
+
+@contextmanager
+def _runtime(ctx: click.Context) -> Iterator[Runtime]:
+    runtime = build_runtime(ctx.obj)
+    try:
+        yield runtime
+    finally:
+        runtime.close()
+
+
+@contextmanager
+def _tenant_uow(ctx: click.Context, slug: str) -> Iterator[tuple[Runtime, object]]:
+    with _runtime(ctx) as runtime, runtime.db.unit_of_work() as lookup:
+        tenant = tenancy.tenant_by_slug(lookup, slug)
+        with runtime.db.unit_of_work(tenant.id) as uow:
+            yield uow, system_actor(tenant.id, "cli")
+
+
+class BitewingGroup(click.Group):
+    """Shows domain and configuration errors as one readable line instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (DomainError, ConfigError, FileNotFoundError) as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=BitewingGroup)
+@click.option(
+    "--instance", type=click.Path(file_okay=False, path_type=Path), help="Instance folder (embedded default)."
+)
+@click.pass_context
+def main(ctx: click.Context, instance: Path | None) -> None:
+    """Bitewing: dental imaging and practice workflow platform."""
+    ctx.obj = load_settings(instance_path=instance)
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@click.pass_obj
+def db_upgrade(settings: Settings, revision: str) -> None:
+    """Apply the migrations (the only way the schema changes)."""
+    migrations.upgrade(settings.database_url, revision)
+    click.echo(f"database at revision {migrations.current(settings.database_url)}")
+
+
+@main.group()
+def tenant() -> None:
+    """Practice groups."""
+
+
+@tenant.command("create")
+@click.argument("name")
+@click.option("--region", type=click.Choice([r.value for r in Region]), default="US", show_default=True)
+@click.pass_context
+def tenant_create(ctx: click.Context, name: str, region: str) -> None:
+    """Create a practice group; prints its slug as the last line."""
+    with _runtime(ctx) as runtime, runtime.db.unit_of_work() as uow:
+        created = tenancy.create_tenant(uow, name, region)
+        click.echo(f"created tenant {created.name!r} in region {created.region.value}")
+        click.echo(created.slug)
+
+
+@main.group()
+def location() -> None:
+    """Practice locations."""
+
+
+@location.command("add")
+@click.option("--tenant", "slug", required=True, help="Tenant slug.")
+@click.option("--time-zone", default="UTC", show_default=True)
+@click.option(
+    "--storage", type=click.Choice([p.value for p in StoragePreference]), default="cloud", show_default=True
+)
+@click.argument("name")
+@click.pass_context
+def location_add(ctx: click.Context, slug: str, time_zone: str, storage: str, name: str) -> None:
+    """Add a location to a tenant; prints its id."""
+    with _tenant_uow(ctx, slug) as (uow, actor):
+        created = tenancy.add_location(
+            uow, actor, name=name, time_zone=time_zone, storage_preference=StoragePreference(storage)
+        )
+        click.echo(f"added location {created.name!r}")
+        click.echo(str(created.id))
+
+
+@main.group()
+def user() -> None:
+    """Staff accounts."""
+
+
+@user.command("create")
+@click.option("--tenant", "slug", required=True, help="Tenant slug.")
+@click.option("--email", required=True)
+@click.option("--name", "full_name", required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.password_option(help="At least 12 characters.")
+@click.pass_context
+def user_create(ctx: click.Context, slug: str, email: str, full_name: str, role: str, password: str) -> None:
+    """Create a staff account; prints its id."""
+    with _tenant_uow(ctx, slug) as (uow, actor):
+        created = accounts.create_user(
+            uow, actor, email=email, full_name=full_name, role=Role(role), password=password
+        )
+        click.echo(f"created {created.role.value} {created.email}")
+        click.echo(str(created.id))
+
+
+@main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.option("--tenant", "slug", required=True, help="Tenant slug.")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--name", default="cli", show_default=True)
+@click.pass_context
+def token_create(ctx: click.Context, slug: str, role: str, name: str) -> None:
+    """Issue an API token; prints the secret as the last line (it is shown only once)."""
+    with _tenant_uow(ctx, slug) as (uow, actor):
+        issued = accounts.create_api_token(uow, actor, name=name, role=Role(role))
+        click.echo(
+            f"token {issued.token.prefix}… for role {role}: store it now, it is not shown again", err=True
+        )
+        click.echo(issued.secret)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True)
+@click.option("--workers", default=2, show_default=True)
+@click.pass_obj
+def serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    """Serve the web app and API with gunicorn."""
+    from bitewing.core.server import run_gunicorn
+
+    run_gunicorn(settings, host=host, port=port, workers=workers)
+
+
+@main.command()
+@click.option("--queue", "queues", multiple=True, help="Queues to work (default: all).")
+@click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+@click.pass_context
+def worker(ctx: click.Context, queues: tuple[str, ...], burst: bool) -> None:
+    """Run background jobs from Redis (needs BITEWING_REDIS_URL)."""
+    from bitewing.core.jobs import QUEUES
+    from bitewing.core.jobs.worker import work
+
+    if not ctx.obj.redis_url:
+        raise click.ClickException(
+            "BITEWING_REDIS_URL is not set: without Redis, jobs run inside `bitewing serve`"
+        )
+    with _runtime(ctx) as runtime:
+        work(runtime, queues or QUEUES, burst=burst)
+
+
+@main.command()
+@click.option("--port", default=5000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option(
+    "--instance", type=click.Path(file_okay=False, path_type=Path), help="Instance folder of the demo."
+)
+@click.option("--no-serve", is_flag=True, help="Seed only; do not start the web server.")
+@click.pass_obj
+def demo(settings: Settings, port: int, host: str, instance: Path | None, no_serve: bool) -> None:
+    """Seed a demo practice on the embedded default (SQLite, local folder, in-process jobs) and serve it."""
+    from bitewing.core.demo import run_demo
+
+    if instance is not None:
+        settings = load_settings(instance_path=instance)
+    run_demo(settings, host=host, port=port, serve=not no_serve, echo=click.echo)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Database access: declarative base, engine, unit of work and tenant scoping."""

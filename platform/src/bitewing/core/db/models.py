@@ -1,0 +1,12 @@
+"""Imports every model module so `Base.metadata` is complete (alembic, tests)."""
+
+from bitewing.core.accounts import models as accounts_models
+from bitewing.core.audit import models as audit_models
+from bitewing.core.db.base import Base
+from bitewing.core.patients import models as patients_models
+from bitewing.core.tenancy import models as tenancy_models
+
+MODEL_MODULES = (tenancy_models, accounts_models, patients_models, audit_models)
+metadata = Base.metadata
+
+__all__ = ["MODEL_MODULES", "metadata"]

@@ -1,0 +1,1 @@
+"""Tenants (practice groups) and their locations."""
