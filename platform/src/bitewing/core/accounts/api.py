@@ -79,7 +79,9 @@ class Tokens(TenantView):
     def post(self, data: dict[str, Any]) -> Any:
         """Issue an API token (owners); the secret is in the response only"""
         issued = services.create_api_token(self.uow, self.actor, **data)
-        return {**IssuedTokenSchema().dump(issued.token), "token": issued.secret}
+        return {name: getattr(issued.token, name) for name in ApiTokenSchema().fields} | {
+            "token": issued.secret
+        }
 
 
 @tokens_blp.route("/<uuid:token_id>")

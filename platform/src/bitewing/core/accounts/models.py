@@ -65,7 +65,7 @@ class UserSession(UuidPrimaryKey, TenantScoped, Base):
     last_seen_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     ip: Mapped[str | None] = mapped_column(String(64))
-    user: Mapped[User] = relationship(lazy="joined")
+    user: Mapped[User] = relationship()
 
 
 class ApiToken(UuidPrimaryKey, TenantScoped, Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, current_app, jsonify
 from werkzeug.exceptions import HTTPException
 
 from bitewing.core.errors import (
@@ -59,6 +59,9 @@ def handle_http_exception(exc: HTTPException) -> Response:
     if data.get("message"):
         detail = data["message"]
     response = problem(status, exc.name, detail, errors)
+    for name, value in exc.get_headers():
+        if name.lower() not in ("content-type", "content-length"):
+            response.headers[name] = value
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="bitewing"'
     return response
@@ -82,7 +85,8 @@ def handle_domain_error(exc: DomainError) -> Response:
 
 
 def handle_unexpected(exc: Exception) -> Response:
-    """Anything else is a 500 without internals."""
+    """Anything else is a 500 without internals (the traceback goes to the log)."""
+    current_app.logger.exception("unhandled error", exc_info=exc)
     return problem(500, "Internal Server Error", "an unexpected error occurred; it has been logged")
 
 

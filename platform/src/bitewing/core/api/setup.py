@@ -76,5 +76,19 @@ def init_api(app: Flask, settings: Settings) -> Api:
     limiter.limit(settings.login_rate_limit)(login_blp)
     for blueprint in RESOURCE_BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix=API_PREFIX + blueprint.url_prefix)
+    _document_problem_responses(api)
     app.extensions["bitewing_limiter"] = limiter
     return api
+
+
+def _document_problem_responses(api: Api) -> None:
+    """Errors are served as ``application/problem+json``; the pagination header is a JSON string."""
+    for response in api.spec.components.responses.values():
+        content = response.get("content", {})
+        if "application/json" in content:
+            content["application/problem+json"] = content.pop("application/json")
+    api.spec.components.headers["PAGINATION"] = {
+        "description": "Pagination metadata as a JSON object: total, total_pages, first_page, last_page, page,"
+        " previous_page, next_page",
+        "schema": {"type": "string"},
+    }

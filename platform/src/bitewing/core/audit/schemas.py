@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+from bitewing.core.api.fields import text
+
 
 class AuditEventSchema(Schema):
     """One audit event."""
@@ -24,5 +26,5 @@ class AuditQuerySchema(Schema):
     """Filters of the audit log."""
 
     patient_id = fields.UUID()
-    action = fields.String()
+    action = text(max_length=64)
     since = fields.AwareDateTime()

@@ -25,9 +25,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 
 def password_problem(password: str) -> str | None:
-    """Why `password` is not acceptable, or None."""
+    """Why `password` is not acceptable, or None. Length is the rule (NIST SP 800-63B: no composition rules)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"must be at least {MIN_PASSWORD_LENGTH} characters"
-    if password.isdigit() or (password.isalpha() and password.islower()):
-        return "is too simple: mix letters with digits or symbols"
     return None

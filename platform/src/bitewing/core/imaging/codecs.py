@@ -14,10 +14,10 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.pixels.encoders import JPEG2000LosslessEncoder, RLELosslessEncoder
 from pydicom.uid import (
-    UID,
     HTJ2K,
-    HTJ2KLossless,
     JPEG2000,
+    UID,
+    HTJ2KLossless,
     JPEG2000Lossless,
     JPEGBaseline8Bit,
     JPEGExtended12Bit,
@@ -49,12 +49,20 @@ def _unsigned(frame: np.ndarray, ds: Dataset) -> np.ndarray:
         return frame
     unsigned = frame.view(frame.dtype.str.replace("i", "u"))
     bits = _bits(ds)
-    return unsigned & np.array((1 << bits) - 1, unsigned.dtype) if bits < unsigned.dtype.itemsize * 8 else unsigned
+    return (
+        unsigned & np.array((1 << bits) - 1, unsigned.dtype)
+        if bits < unsigned.dtype.itemsize * 8
+        else unsigned
+    )
 
 
 def _htj2k(reversible: bool) -> Encoder:
     def encode(frame: np.ndarray, ds: Dataset) -> bytes:
-        return bytes(imagecodecs.htj2k_encode(frame, level=None if reversible else 0.002, reversible=reversible))
+        return bytes(
+            imagecodecs.htj2k_encode(
+                frame, level=None if reversible else 0.002, reversible=reversible, rgb=False
+            )
+        )
 
     return encode
 
@@ -62,7 +70,13 @@ def _htj2k(reversible: bool) -> Encoder:
 def _jpeg2k_lossy(frame: np.ndarray, ds: Dataset) -> bytes:
     return bytes(
         imagecodecs.jpeg2k_encode(
-            frame, level=45, codecformat="J2K", reversible=False, bitspersample=_bits(ds), mct=False, numthreads=1
+            frame,
+            level=45,
+            codecformat="J2K",
+            reversible=False,
+            bitspersample=_bits(ds),
+            mct=False,
+            numthreads=1,
         )
     )
 
@@ -94,7 +108,9 @@ def _jpegls(near: int) -> Encoder:
 def _ljpeg(predictor: int) -> Encoder:
     def encode(frame: np.ndarray, ds: Dataset) -> bytes:
         data = _unsigned(frame, ds)
-        return bytes(imagecodecs.jpeg8_encode(data, lossless=True, predictor=predictor, bitspersample=_bits(ds)))
+        return bytes(
+            imagecodecs.jpeg8_encode(data, lossless=True, predictor=predictor, bitspersample=_bits(ds))
+        )
 
     return encode
 

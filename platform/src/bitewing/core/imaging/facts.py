@@ -132,7 +132,9 @@ def teeth_of(ds: Dataset) -> list[str]:
         if scheme in _TOOTH_SCHEMES and _FDI.match(value):
             found.add(value)
             continue
-        tooth = _tooth_from_meaning(meaning) if "tooth" in meaning.lower() or "molar" in meaning.lower() else None
+        tooth = (
+            _tooth_from_meaning(meaning) if "tooth" in meaning.lower() or "molar" in meaning.lower() else None
+        )
         if tooth:
             found.add(tooth)
     return sorted(found)

@@ -8,13 +8,11 @@ as they do on real images. Pixel content is cached per (kind, seed, geometry); e
 from __future__ import annotations
 
 import datetime as dt
-import io
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
 import numpy as np
-import pydicom
 from PIL import Image
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
@@ -29,6 +27,7 @@ from pydicom.uid import (
 )
 
 from bitewing.core.imaging import codecs
+from bitewing.core.imaging.part10 import IMPLEMENTATION_CLASS_UID, to_bytes
 
 Kind = Literal["intraoral", "bitewing", "periapical", "panoramic", "cephalometric", "cbct"]
 _KINDS: tuple[str, ...] = ("intraoral", "bitewing", "periapical", "panoramic", "cephalometric", "cbct")
@@ -36,7 +35,6 @@ _KINDS: tuple[str, ...] = ("intraoral", "bitewing", "periapical", "panoramic", "
 IO_FOR_PRESENTATION = UID("1.2.840.10008.5.1.4.1.1.1.3")
 DX_FOR_PRESENTATION = UID("1.2.840.10008.5.1.4.1.1.1")
 ENHANCED_CT = UID("1.2.840.10008.5.1.4.1.1.2.1")
-_IMPLEMENTATION_UID = UID("1.2.826.0.1.3680043.10.1406.1")
 
 
 @dataclass(frozen=True)
@@ -450,20 +448,9 @@ def make_instance(
     ds.file_meta = FileMetaDataset()
     ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
     ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    ds.file_meta.ImplementationClassUID = _IMPLEMENTATION_UID
+    ds.file_meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
     set_pixels(ds, _fit_bit_depth(ds, pixels, UID(transfer_syntax)), transfer_syntax)
     return ds
-
-
-def to_bytes(ds: Dataset) -> bytes:
-    """Serialise `ds` as a DICOM Part-10 file (preamble, file meta, dataset in its transfer syntax)."""
-    buffer = io.BytesIO()
-    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    if "ImplementationClassUID" not in ds.file_meta:
-        ds.file_meta.ImplementationClassUID = _IMPLEMENTATION_UID
-    pydicom.dcmwrite(buffer, ds, enforce_file_format=True)
-    return buffer.getvalue()
 
 
 __all__ = [

@@ -62,6 +62,7 @@ def _read(data: bytes) -> Dataset:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             ds = pydicom.dcmread(io.BytesIO(data), force=not part10)
+            ended_early = any("End of file reached" in str(w.message) for w in caught)
     except InvalidDicomError as exc:
         raise InvalidInstance("not_dicom", f"not a DICOM file: {exc}") from exc
     except RecursionError as exc:
@@ -70,7 +71,7 @@ def _read(data: bytes) -> Dataset:
         raise InvalidInstance("truncated", f"the file ends inside a data element: {exc}") from exc
     except (ValueError, KeyError, TypeError, NotImplementedError) as exc:
         raise InvalidInstance("not_dicom", f"the data could not be parsed as DICOM: {exc}") from exc
-    if any("End of file reached" in str(w.message) for w in caught):
+    if ended_early:
         raise InvalidInstance("truncated", "the file ends before a sequence or item delimiter")
     if not part10 or "TransferSyntaxUID" not in ds.get("file_meta", {}):
         _assume_raw_syntax(ds)
@@ -80,10 +81,9 @@ def _read(data: bytes) -> Dataset:
 def _assume_raw_syntax(ds: Dataset) -> None:
     """Record the encoding pydicom detected as the transfer syntax of a dataset read without file meta."""
     implicit, little = ds.original_encoding
+    syntax = ExplicitVRLittleEndian if little else ExplicitVRBigEndian
     if implicit:
         syntax = ImplicitVRLittleEndian
-    else:
-        syntax = ExplicitVRLittleEndian if little else ExplicitVRBigEndian
     ds.file_meta = ds.get("file_meta") or FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = syntax
 
@@ -92,11 +92,12 @@ def _check_not_truncated(ds: Dataset) -> None:
     if len(ds) == 0:
         raise InvalidInstance("truncated", "the file holds no data elements after its header")
     last = ds.get_item(list(ds.keys())[-1])
-    if isinstance(last, RawDataElement) and last.length != _UNDEFINED_LENGTH:
-        if len(last.value or b"") < last.length:
-            raise InvalidInstance(
-                "truncated", f"element {last.tag} declares {last.length} bytes but only {len(last.value)} remain"
-            )
+    short = isinstance(last, RawDataElement) and last.length != _UNDEFINED_LENGTH
+    if short and len(last.value or b"") < last.length:
+        raise InvalidInstance(
+            "truncated",
+            f"element {last.tag} declares {last.length} bytes but only {len(last.value)} remain",
+        )
 
 
 def _check_nesting(ds: Dataset, max_depth: int, depth: int = 0) -> None:
@@ -104,7 +105,9 @@ def _check_nesting(ds: Dataset, max_depth: int, depth: int = 0) -> None:
         if elem.VR != "SQ":
             continue
         if depth + 1 > max_depth:
-            raise InvalidInstance("nesting_too_deep", f"sequences are nested more than {max_depth} levels deep")
+            raise InvalidInstance(
+                "nesting_too_deep", f"sequences are nested more than {max_depth} levels deep"
+            )
         for item in elem.value:
             _check_nesting(item, max_depth, depth + 1)
 
@@ -137,7 +140,9 @@ def _check_pixel_module(ds: Dataset, max_pixels: int) -> None:
         raise InvalidInstance("bad_pixel_module", f"image pixel attributes missing: {', '.join(missing)}")
     rows, cols, bits = int(ds.Rows), int(ds.Columns), int(ds.BitsAllocated)
     if rows < 1 or cols < 1 or bits not in (1, 8, 16, 32) or int(ds.SamplesPerPixel) not in (1, 3):
-        raise InvalidInstance("bad_pixel_module", f"unusable image geometry {rows}x{cols}, {bits} bits allocated")
+        raise InvalidInstance(
+            "bad_pixel_module", f"unusable image geometry {rows}x{cols}, {bits} bits allocated"
+        )
     pixels = rows * cols * _frames(ds)
     if pixels > max_pixels:
         raise InvalidInstance("too_large", f"{pixels} pixels exceed the limit of {max_pixels}")
@@ -147,7 +152,9 @@ def _check_syntax_supported(syntax: UID) -> None:
     try:
         decoder = get_decoder(syntax)
     except NotImplementedError as exc:
-        raise InvalidInstance("unsupported_transfer_syntax", f"no decoder for transfer syntax {syntax}") from exc
+        raise InvalidInstance(
+            "unsupported_transfer_syntax", f"no decoder for transfer syntax {syntax}"
+        ) from exc
     if not decoder.is_available:
         raise InvalidInstance("unsupported_transfer_syntax", f"no installed plugin decodes {syntax.name}")
 
@@ -178,19 +185,24 @@ def parse_instance(data: bytes, *, max_pixels: int = 400_000_000, max_depth: int
     """Parse Part-10 or raw-dataset bytes and validate them for storage and display.
 
     Checks, in order: DICOM at all, not truncated, sequence nesting within `max_depth`, the four
-    identifying UIDs present and valid, pixel data and a usable image pixel module present, rows × columns ×
+    identifying UIDs present and valid, pixel data and a usable image pixel module present, rows x columns x
     frames within `max_pixels` (decompression bombs), a transfer syntax the installed decoders support, and
     pixel data long enough (native: every byte; encapsulated: every frame).
+
+    pydicom's warnings about non-conformant values are silenced here: what matters is decided by these
+    checks, and a sender's small deviations must not flood the worker's log.
 
     :returns: the dataset, with `file_meta.TransferSyntaxUID` set (detected for raw datasets).
     :raises InvalidInstance: with the reason code of the first failed check.
     """
-    ds = _read(data if isinstance(data, bytes) else bytes(data))
-    _check_not_truncated(ds)
-    _check_nesting(ds, max_depth)
-    _check_uids(ds)
-    _check_pixel_module(ds, max_pixels)
-    syntax = UID(ds.file_meta.TransferSyntaxUID)
-    _check_syntax_supported(syntax)
-    _check_pixel_length(ds, syntax)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = _read(data if isinstance(data, bytes) else bytes(data))
+        _check_not_truncated(ds)
+        _check_nesting(ds, max_depth)
+        _check_uids(ds)
+        _check_pixel_module(ds, max_pixels)
+        syntax = UID(ds.file_meta.TransferSyntaxUID)
+        _check_syntax_supported(syntax)
+        _check_pixel_length(ds, syntax)
     return ds

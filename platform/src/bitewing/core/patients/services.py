@@ -32,7 +32,7 @@ def _check_references(uow: UnitOfWork, fields: dict[str, Any]) -> None:
     if fields.get("dentist_id"):
         dentist = uow.session.scalar(select(User).where(User.id == fields["dentist_id"]))
         if dentist is None:
-            raise Invalid("no such dentist", errors={"dentist_id": ["no such user in this practice"]})
+            raise NotFound("no such dentist", errors={"dentist_id": ["no such user in this practice"]})
     if fields.get("birth_date") and fields["birth_date"] > date.today():
         raise Invalid("birth date is in the future", errors={"birth_date": ["must not be in the future"]})
 

@@ -4,31 +4,32 @@ from __future__ import annotations
 
 from zoneinfo import available_timezones
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
+from bitewing.core.api.fields import text
 from bitewing.core.tenancy.models import StoragePreference
 
-
-def validate_time_zone(value: str) -> None:
-    """Accept only IANA time zone names (``America/Toronto``)."""
-    if value not in available_timezones():
-        raise ValidationError("unknown IANA time zone, e.g. America/Toronto")
+TIME_ZONES = sorted(available_timezones())
 
 
 class LocationSchema(Schema):
     """A practice location."""
 
     id = fields.UUID(dump_only=True)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    address_line = fields.String(allow_none=True, validate=validate.Length(max=300))
-    city = fields.String(allow_none=True, validate=validate.Length(max=120))
-    region_code = fields.String(allow_none=True, validate=validate.Length(max=64))
-    postal_code = fields.String(allow_none=True, validate=validate.Length(max=32))
+    name = text(required=True, min_length=1, max_length=200)
+    address_line = text(allow_none=True, max_length=300)
+    city = text(allow_none=True, max_length=120)
+    region_code = text(allow_none=True, max_length=64)
+    postal_code = text(allow_none=True, max_length=32)
     country = fields.String(
         allow_none=True, validate=validate.Regexp(r"^[A-Z]{2}$", error="ISO 3166 alpha-2 code")
     )
-    phone = fields.String(allow_none=True, validate=validate.Length(max=40))
-    time_zone = fields.String(load_default="UTC", validate=validate_time_zone)
+    phone = text(allow_none=True, max_length=40)
+    time_zone = fields.String(
+        load_default="UTC",
+        validate=validate.OneOf(TIME_ZONES, error="unknown IANA time zone, e.g. America/Toronto"),
+        metadata={"description": "IANA time zone name"},
+    )
     storage_preference = fields.Enum(StoragePreference, by_value=True, load_default=StoragePreference.CLOUD)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
@@ -37,4 +38,4 @@ class LocationSchema(Schema):
 class LocationQuerySchema(Schema):
     """Filters of the location list."""
 
-    name = fields.String(metadata={"description": "part of the name"})
+    name = text(max_length=200, metadata={"description": "part of the name"})

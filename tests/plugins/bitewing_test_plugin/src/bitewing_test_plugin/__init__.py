@@ -5,9 +5,9 @@ It provides the ``memory://`` object-store scheme, so tests can prove discovery 
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping
 from typing import Any, BinaryIO
-import io
 
 from bitewing.core.plugins import ObjectNotFound, ObjectStore, StoredObject, hookimpl
 from bitewing.core.plugins.storage import sha256_hex
@@ -33,7 +33,9 @@ class MemoryStore(ObjectStore):
 
     def head(self, key: str) -> StoredObject:
         data = self.get(key)
-        return StoredObject(key=key, size=len(data), sha256=sha256_hex(data), content_type=self.objects[key][1])
+        return StoredObject(
+            key=key, size=len(data), sha256=sha256_hex(data), content_type=self.objects[key][1]
+        )
 
     def delete(self, key: str) -> None:
         self.objects.pop(key, None)

@@ -1,0 +1,452 @@
+"""Imaging suite: rendition formats, the default rendition set, lossless archive codecs, pipeline throughput.
+
+Everything runs in this one process on one core (codecs pinned to one thread), so "per core" figures are
+direct measurements. Images are the synthetic corpus of `bitewing.core.imaging.synthetic` (device sizes and
+bit depths, plausible content and noise). The naive peer is what a straightforward pydicom + Pillow
+implementation does, measured in the same run on the same machine.
+"""
+
+from __future__ import annotations
+
+import io
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pydicom
+from PIL import Image
+from pydicom.encaps import encapsulate
+from pydicom.pixels import apply_modality_lut, apply_voi_lut
+from pydicom.uid import (
+    UID,
+    HTJ2KLossless,
+    JPEG2000Lossless,
+    JPEGLosslessSV1,
+    JPEGLSLossless,
+    RLELossless,
+)
+
+from bitewing.core.imaging import codecs, quality, render, synthetic
+from bitewing.core.imaging.decode import stored_frames
+from bitewing.core.imaging.part10 import replace, shallow_copy
+from bitewing.core.imaging.pipeline import process_instance
+from bitewing.core.imaging.validate import expected_native_length
+from bitewing.core.imaging.window import display_frames
+
+FORMAT_GRID = {"jpeg": (80, 85, 90, 92, 95), "webp": (80, 90, 95), "avif": (60, 75, 90)}
+LOSSLESS_CODECS = {
+    "HTJ2K lossless (OpenJPH)": HTJ2KLossless,
+    "JPEG-LS lossless (CharLS)": JPEGLSLossless,
+    "JPEG 2000 lossless (OpenJPEG)": JPEG2000Lossless,
+    "JPEG lossless SV1 (libjpeg-turbo)": JPEGLosslessSV1,
+    "RLE lossless (pydicom)": RLELossless,
+}
+TARGETS = {
+    "rendition_share_max": 0.10,
+    "rendition_share_median": 0.05,
+    "full_ssim": 0.97,
+    "full_psnr": 45.0,
+    "archive_size_vs_best": 1.10,
+    "archive_encode_mps": 70.0,
+    "intraoral_images_per_s": 25.0,
+    "cbct_s_per_100mp": 2.0,
+}
+
+
+def _timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
+    """Median seconds of `repeat` calls (after one warm-up call) and the last result."""
+    result = fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def _corpus(quick: bool) -> dict[str, pydicom.Dataset]:
+    images = {
+        "intraoral size 2 (1300x1700, 12-bit)": synthetic.make_instance("intraoral", seed=0),
+        "bitewing size 2 (1700x1300, 12-bit)": synthetic.make_instance("bitewing", seed=1),
+        "panoramic (2900x1500, 14-bit)": synthetic.make_instance("panoramic", seed=0),
+    }
+    if not quick:
+        images["periapical size 1 (1000x1500, 12-bit)"] = synthetic.make_instance(
+            "periapical", sensor_size=1, seed=2
+        )
+        images["intraoral MONOCHROME1 (1300x1700)"] = synthetic.make_instance(
+            "intraoral", seed=3, monochrome1=True
+        )
+        images["cephalometric (3000x2400, 12-bit)"] = synthetic.make_instance("cephalometric", seed=0)
+    return images
+
+
+def _decode(data: bytes, grey: bool) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("L" if grey else "RGB"))
+
+
+def bench_formats(corpus: dict[str, pydicom.Dataset], quick: bool) -> list[dict[str, object]]:
+    """Full-resolution rendition of two images per format and quality: size, fidelity, encode time."""
+    rows = []
+    names = (
+        list(corpus)[:1] if quick else [n for n in corpus if n.startswith(("intraoral size 2", "panoramic"))]
+    )
+    for name in names:
+        ds = corpus[name]
+        display = display_frames(ds)[0]
+        original = expected_native_length(ds)
+        image = Image.fromarray(display)
+        for fmt, levels in FORMAT_GRID.items():
+            if not render.format_available(fmt):
+                continue
+            for level in levels:
+                seconds, data = _timed(
+                    lambda i=image, f=fmt, q=level: render.encode(i, f, q), 1 if quick else 3
+                )
+                decoded = _decode(data, grey=True)
+                rows.append(
+                    {
+                        "image": name,
+                        "format": fmt,
+                        "quality": level,
+                        "share_of_original": len(data) / original,
+                        "psnr_db": quality.psnr(display, decoded),
+                        "ssim": quality.ssim(display, decoded),
+                        "encode_ms": seconds * 1000,
+                    }
+                )
+    return rows
+
+
+def bench_rendition_sets(corpus: dict[str, pydicom.Dataset]) -> list[dict[str, object]]:
+    """The default rendition set of every corpus image: bytes vs original, chosen full quality, fidelity."""
+    rows = []
+    for name, ds in corpus.items():
+        display = display_frames(ds)[0]
+        seconds, renditions = _timed(lambda d=display: render.render_renditions(d), 1)
+        full = next(r for r in renditions if r.name == "full")
+        decoded = _decode(full.data, grey=True)
+        rows.append(
+            {
+                "image": name,
+                "share_of_original": sum(len(r.data) for r in renditions) / expected_native_length(ds),
+                "bytes": {r.name: len(r.data) for r in renditions},
+                "full_quality": full.quality,
+                "full_psnr_db": quality.psnr(display, decoded),
+                "full_ssim": quality.ssim(display, decoded),
+                "render_ms": seconds * 1000,
+            }
+        )
+    return rows
+
+
+def _archive_dataset(ds: pydicom.Dataset, frames: np.ndarray, syntax: UID) -> pydicom.Dataset:
+    out = shallow_copy(ds)
+    replace(out.file_meta, "TransferSyntaxUID", syntax)
+    fragments = [codecs.encode_frame(frame, syntax, out) for frame in frames]
+    replace(out, "PixelData", encapsulate(fragments, has_bot=True))
+    return out
+
+
+def bench_lossless(quick: bool) -> list[dict[str, object]]:
+    """Each lossless codec on an intraoral, a panoramic and a CBCT volume: ratio, MP/s, bit-exactness."""
+    images = {
+        "intraoral 12-bit": synthetic.make_instance("intraoral", seed=0),
+        "panoramic 14-bit": synthetic.make_instance("panoramic", seed=0),
+        "CBCT 160x200x200 signed": synthetic.make_instance("cbct", frames=40 if quick else None),
+    }
+    rows = []
+    for name, ds in images.items():
+        frames, _ = stored_frames(ds)
+        megapixels = frames.shape[0] * frames.shape[1] * frames.shape[2] / 1e6
+        for codec, syntax in LOSSLESS_CODECS.items():
+            frame_encoder = codecs.ENCODERS[syntax]
+            encode_s, fragments = _timed(
+                lambda f=frame_encoder, d=ds, fs=frames: [f(x, d) for x in fs], 1 if quick else 3
+            )
+            archived = _archive_dataset(ds, frames, syntax)
+            decode_s, decoded = _timed(lambda a=archived: stored_frames(a)[0], 1 if quick else 3)
+            size = sum(len(f) for f in fragments)
+            rows.append(
+                {
+                    "image": name,
+                    "codec": codec,
+                    "syntax": str(syntax),
+                    "ratio": frames.nbytes / size,
+                    "bytes": size,
+                    "encode_mp_per_s": megapixels / encode_s,
+                    "decode_mp_per_s": megapixels / decode_s,
+                    "bit_exact": bool(np.array_equal(decoded, frames)),
+                }
+            )
+    return rows
+
+
+def naive_peer(data: bytes) -> list[bytes]:
+    """The straightforward implementation: pydicom pixel_array, float Modality/VOI LUT, Pillow LANCZOS
+    from the full image for every size, and pydicom's `compress()` for the lossless copy."""
+    ds = pydicom.dcmread(io.BytesIO(data))
+    pixels = ds.pixel_array
+    frame = pixels[len(pixels) // 2] if int(ds.get("NumberOfFrames", 1) or 1) > 1 else pixels
+    values = apply_voi_lut(apply_modality_lut(frame, ds), ds).astype(np.float64)
+    scaled = (values - values.min()) / max(float(np.ptp(values)), 1.0) * 255.0
+    if ds.PhotometricInterpretation == "MONOCHROME1":
+        scaled = 255.0 - scaled
+    image = Image.fromarray(scaled.astype(np.uint8))
+    outputs = []
+    for side in (200, 800, None):
+        size = render.fit(image.width, image.height, side)
+        out = io.BytesIO()
+        (image.resize(size, Image.Resampling.LANCZOS) if side else image).save(out, "JPEG", quality=90)
+        outputs.append(out.getvalue())
+    ds.compress(JPEGLSLossless)
+    archive = io.BytesIO()
+    ds.save_as(archive, enforce_file_format=True)
+    outputs.append(archive.getvalue())
+    return outputs
+
+
+def bench_pipeline(quick: bool) -> list[dict[str, object]]:
+    """process_instance and the naive peer on received Part-10 bytes, one core."""
+    cases = {
+        "intraoral size 2 (2.2 MP, 12-bit)": (synthetic.make_instance("intraoral", seed=0), 20),
+        "intraoral size 1 (1.5 MP, 12-bit)": (
+            synthetic.make_instance("intraoral", sensor_size=1, seed=0),
+            20,
+        ),
+        "panoramic (4.35 MP, 14-bit)": (synthetic.make_instance("panoramic", seed=0), 8),
+        "CBCT (160x200x200, 6.4 MP)": (synthetic.make_instance("cbct"), 4),
+    }
+    rows = []
+    for name, (ds, repeat) in cases.items():
+        repeat = max(2, repeat // 4) if quick else repeat
+        data = synthetic.to_bytes(ds)
+        megapixels = expected_native_length(ds) / ds.BitsAllocated * 8 / 1e6
+        ours_s, result = _timed(lambda d=data: process_instance(d), repeat)
+        peer_s, _ = _timed(lambda d=data: naive_peer(d), max(2, repeat // 4))
+        steps = {k: round(v * 1000, 2) for k, v in result.timings.items()}
+        rows.append(
+            {
+                "image": name,
+                "megapixels": megapixels,
+                "seconds": ours_s,
+                "images_per_s": 1 / ours_s,
+                "s_per_100_mp": ours_s / megapixels * 100,
+                "last_run_steps_ms": steps,
+                "naive_seconds": peer_s,
+                "naive_images_per_s": 1 / peer_s,
+                "speedup_vs_naive": peer_s / ours_s,
+            }
+        )
+    return rows
+
+
+def _display_speed(quick: bool) -> dict[str, float]:
+    ds = synthetic.make_instance("intraoral", seed=0)
+    frames = stored_frames(ds)
+    ours, _ = _timed(lambda: display_frames(ds, frames), 5 if quick else 30)
+    pixels = frames[0][0]
+    reference, _ = _timed(lambda: apply_voi_lut(apply_modality_lut(pixels, ds), ds), 3 if quick else 10)
+    return {"megapixels": pixels.size / 1e6, "lut_ms": ours * 1000, "pydicom_float_ms": reference * 1000}
+
+
+def _targets(results: dict[str, object]) -> list[dict[str, object]]:
+    sets = results["rendition_sets"]
+    shares = [r["share_of_original"] for r in sets]
+    lossless = results["lossless"]
+    checks = [
+        ("rendition set <= 10% of original, every image", max(shares), "<=", TARGETS["rendition_share_max"]),
+        ("rendition set median <= 5%", statistics.median(shares), "<=", TARGETS["rendition_share_median"]),
+        (
+            "full rendition SSIM >= 0.97, every image",
+            min(r["full_ssim"] for r in sets),
+            ">=",
+            TARGETS["full_ssim"],
+        ),
+        (
+            "full rendition PSNR >= 45 dB, every image",
+            min(r["full_psnr_db"] for r in sets),
+            ">=",
+            TARGETS["full_psnr"],
+        ),
+    ]
+    for image in dict.fromkeys(r["image"] for r in lossless):
+        rows = [r for r in lossless if r["image"] == image]
+        best = min(r["bytes"] for r in rows if r["syntax"] in (str(JPEGLSLossless), str(JPEG2000Lossless)))
+        chosen = next(r for r in rows if r["syntax"] == str(HTJ2KLossless))
+        checks.append((f"archive size / best JPEG-LS|J2K, {image}", chosen["bytes"] / best, "<=", 1.10))
+        checks.append((f"archive encode MP/s per core, {image}", chosen["encode_mp_per_s"], ">=", 70.0))
+        checks.append((f"archive bit-exact, {image}", float(chosen["bit_exact"]), ">=", 1.0))
+    pipeline = {r["image"]: r for r in results["pipeline"]}
+    intraoral = pipeline["intraoral size 2 (2.2 MP, 12-bit)"]
+    cbct = pipeline["CBCT (160x200x200, 6.4 MP)"]
+    checks.append(("pipeline images/s per core, 2.2 MP intraoral", intraoral["images_per_s"], ">=", 25.0))
+    checks.append(("CBCT s per 100 MP", cbct["s_per_100_mp"], "<=", 2.0))
+    return [
+        {"target": t, "measured": m, "op": op, "bound": b, "met": bool(m <= b if op == "<=" else m >= b)}
+        for t, m, op, b in checks
+    ]
+
+
+def run(quick: bool = False) -> dict[str, object]:
+    """All imaging measurements; `quick` trims images and repeats for a smoke run."""
+    corpus = _corpus(quick)
+    results: dict[str, object] = {
+        "formats": bench_formats(corpus, quick),
+        "rendition_sets": bench_rendition_sets(corpus),
+        "default_renditions": [
+            {"name": s.name, "max_side": s.max_side, "format": s.format, "quality": s.quality}
+            for s in render.DEFAULT_RENDITIONS
+        ],
+        "lossless": bench_lossless(quick),
+        "pipeline": bench_pipeline(quick),
+        "display": _display_speed(quick),
+    }
+    results["targets"] = _targets(results)
+    return results
+
+
+def _table(headers: list[str], rows: list[list[object]]) -> str:
+    def cell(value: object) -> str:
+        if isinstance(value, float):
+            if abs(value) < 1:
+                return f"{value:.4f}"
+            return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+        return str(value)
+
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def markdown(results: dict[str, object]) -> str:
+    """The human report of `run()`'s results."""
+    env = results["environment"]
+    parts = [
+        "# Imaging benchmark",
+        "",
+        f"Python {env['python']} on {env['cpus']} CPUs ({env['machine']}), load average at start "
+        f"{', '.join(f'{x:.2f}' for x in env['load_average_at_start'])}, {env['seconds']} s in all. "
+        "One process, codecs single-threaded: every rate is per core. Synthetic corpus "
+        "(`bitewing.core.imaging.synthetic`). Regenerate: `uv run python -m bench --suite imaging`.",
+        "",
+        "## Targets",
+        "",
+        _table(
+            ["target", "measured", "bound", "met"],
+            [
+                [t["target"], t["measured"], f"{t['op']} {t['bound']}", "yes" if t["met"] else "**no**"]
+                for t in results["targets"]
+            ],
+        ),
+        "",
+        "## Default rendition set per image",
+        "",
+        "Defaults: "
+        + ", ".join(
+            f"{d['name']} {d['max_side'] or 'full'} {d['format']} q{d['quality']}"
+            for d in results["default_renditions"]
+        )
+        + " (full raised adaptively).",
+        "",
+        _table(
+            [
+                "image",
+                "set / original",
+                "thumb B",
+                "preview B",
+                "full B",
+                "full q",
+                "full PSNR dB",
+                "full SSIM",
+                "render ms",
+            ],
+            [
+                [
+                    r["image"],
+                    f"{r['share_of_original']:.2%}",
+                    r["bytes"]["thumbnail"],
+                    r["bytes"]["preview"],
+                    r["bytes"]["full"],
+                    r["full_quality"],
+                    r["full_psnr_db"],
+                    r["full_ssim"],
+                    r["render_ms"],
+                ]
+                for r in results["rendition_sets"]
+            ],
+        ),
+        "",
+        "## Full-resolution rendition by format and quality",
+        "",
+        _table(
+            ["image", "format", "quality", "bytes / original", "PSNR dB", "SSIM", "encode ms"],
+            [
+                [
+                    r["image"],
+                    r["format"],
+                    r["quality"],
+                    f"{r['share_of_original']:.2%}",
+                    r["psnr_db"],
+                    r["ssim"],
+                    r["encode_ms"],
+                ]
+                for r in results["formats"]
+            ],
+        ),
+        "",
+        "## Lossless archive codecs",
+        "",
+        "Encode: frame encoders called directly. Decode: pydicom's decoder path, as a receiver reads the file.",
+        "",
+        _table(
+            ["image", "codec", "ratio", "encode MP/s", "decode MP/s", "bit-exact"],
+            [
+                [
+                    r["image"],
+                    r["codec"],
+                    r["ratio"],
+                    r["encode_mp_per_s"],
+                    r["decode_mp_per_s"],
+                    r["bit_exact"],
+                ]
+                for r in results["lossless"]
+            ],
+        ),
+        "",
+        "## Pipeline (process_instance) vs naive peer, one core",
+        "",
+        "Naive peer: pydicom `pixel_array`, `apply_modality_lut` + `apply_voi_lut` in float, Pillow LANCZOS from the "
+        "full image for each size, JPEG q90, pydicom `compress(JPEGLSLossless)` (no verification).",
+        "",
+        _table(
+            ["image", "ours s", "ours img/s", "s per 100 MP", "naive s", "naive img/s", "speed-up"],
+            [
+                [
+                    r["image"],
+                    r["seconds"],
+                    r["images_per_s"],
+                    r["s_per_100_mp"],
+                    r["naive_seconds"],
+                    r["naive_images_per_s"],
+                    r["speedup_vs_naive"],
+                ]
+                for r in results["pipeline"]
+            ],
+        ),
+        "",
+        "Steps of the last run (ms): "
+        + "; ".join(
+            f"{r['image']}: " + ", ".join(f"{k} {v}" for k, v in r["last_run_steps_ms"].items())
+            for r in results["pipeline"]
+        ),
+        "",
+        "## Display (window) speed",
+        "",
+        f"{results['display']['megapixels']:.2f} MP 12-bit frame: LUT path {results['display']['lut_ms']:.2f} ms; "
+        f"pydicom float apply_modality_lut + apply_voi_lut {results['display']['pydicom_float_ms']:.2f} ms.",
+        "",
+    ]
+    return "\n".join(parts)

@@ -1,0 +1,30 @@
+"""Text fields that accept only storable text: no control characters, no lone surrogates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate
+
+CONTROL_CHARACTERS = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f"
+
+
+def reject_lone_surrogates(value: str) -> None:
+    """Refuse text that cannot be encoded as UTF-8 (a JSON ``\\ud800`` escape without its pair)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError("must be valid Unicode text") from exc
+
+
+def text(*, max_length: int, min_length: int = 0, extra_forbidden: str = "", **kwargs: Any) -> fields.String:
+    """A string field of at most `max_length` characters of printable text (the rule is in the OpenAPI spec)."""
+    pattern = f"^[^{CONTROL_CHARACTERS}{extra_forbidden}]*$"
+    return fields.String(
+        validate=[
+            validate.Length(min=min_length, max=max_length),
+            validate.Regexp(pattern, error="must be printable text without control characters"),
+            reject_lone_surrogates,
+        ],
+        **kwargs,
+    )

@@ -1,0 +1,92 @@
+"""Everything the platform derives from one received instance, as one pure function."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bitewing.core.imaging.decode import stored_frames
+from bitewing.core.imaging.facts import InstanceFacts, extract_facts
+from bitewing.core.imaging.render import (
+    DEFAULT_RENDITIONS,
+    Rendition,
+    RenditionSpec,
+    cbct_views,
+    render_renditions,
+)
+from bitewing.core.imaging.transcode import lossless_archive
+from bitewing.core.imaging.validate import expected_native_length, parse_instance
+from bitewing.core.imaging.window import display_frames
+
+
+@dataclass
+class ProcessedInstance:
+    """Facts, renditions and the lossless archive copy of an instance, with per-step timings in seconds."""
+
+    facts: InstanceFacts
+    renditions: list[Rendition]
+    archive: bytes
+    archive_transfer_syntax: str
+    original_pixel_bytes: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@contextmanager
+def _timed(timings: dict[str, float], step: str) -> Iterator[None]:
+    start = time.perf_counter()
+    yield
+    timings[step] = time.perf_counter() - start
+
+
+def _views(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(image for thumbnail/preview, image for full or None when it is the same) of a display stack."""
+    middle = frames[len(frames) // 2]
+    if len(frames) == 1:
+        return frames[0], None
+    if frames.ndim == 3:
+        return cbct_views(frames), middle
+    return middle, None
+
+
+def process_instance(
+    data: bytes,
+    *,
+    default_image_type: str | None = None,
+    rendition_specs: tuple[RenditionSpec, ...] = DEFAULT_RENDITIONS,
+) -> ProcessedInstance:
+    """Validate, describe, render and archive one received instance (Part-10 or raw dataset bytes).
+
+    Multi-frame greyscale instances (CBCT volumes, series in one object) get their tiled orthogonal views
+    as thumbnail and preview and their middle frame as the full rendition; multi-frame colour instances
+    are represented by their middle frame.
+
+    :raises validate.InvalidInstance: when the bytes are rejected (the reason says why).
+    """
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    with _timed(timings, "parse"):
+        ds = parse_instance(data)
+    with _timed(timings, "facts"):
+        facts = extract_facts(ds, default_image_type)
+    with _timed(timings, "decode"):
+        stored = stored_frames(ds)
+    with _timed(timings, "display"):
+        frames = display_frames(ds, stored)
+    with _timed(timings, "render"):
+        overview, full = _views(frames)
+        renditions = render_renditions(overview, rendition_specs, full_source=full)
+    with _timed(timings, "archive"):
+        archive, syntax = lossless_archive(ds, original=data, stored=stored)
+    timings["total"] = time.perf_counter() - start
+    return ProcessedInstance(
+        facts=facts,
+        renditions=renditions,
+        archive=archive,
+        archive_transfer_syntax=syntax,
+        original_pixel_bytes=expected_native_length(ds),
+        timings=timings,
+    )

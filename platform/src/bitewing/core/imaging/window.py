@@ -1,0 +1,198 @@
+"""Stored pixel values to 8-bit display values, as a viewer shows them.
+
+Greyscale: Modality LUT (rescale or LUT sequence) → VOI (VOI LUT sequence, else the first window preset with
+its VOI LUT Function, else a robust automatic window) → MONOCHROME1 / Presentation LUT Shape INVERSE
+inversion. The whole chain is evaluated once per possible stored value into a uint8 lookup table, and
+every pixel is then a single table lookup; no per-pixel float math. Colour (RGB, YBR_* decoded to RGB,
+PALETTE COLOR) becomes 8-bit RGB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from pydicom.dataset import Dataset
+from pydicom.pixels import apply_color_lut, convert_color_space
+
+from bitewing.core.imaging.decode import stored_frames
+
+AUTO_PERCENTILES = (0.5, 99.5)
+"""Percentiles of the modality values that bound the automatic window when the instance has none."""
+
+_AUTO_SAMPLE_PIXELS = 262_144
+_GREYSCALE = ("MONOCHROME1", "MONOCHROME2")
+
+
+def _first(value: object) -> float:
+    if isinstance(value, Sequence | np.ndarray) and not isinstance(value, str):
+        return float(value[0])
+    return float(value)  # type: ignore[arg-type]
+
+
+def _functional_item(ds: Dataset, sequence: str) -> Dataset | None:
+    """The first item of `sequence` in the shared, else the first per-frame, functional groups."""
+    for groups in ("SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence"):
+        for group in (ds.get(groups) or [])[:1]:
+            items = group.get(sequence)
+            if items:
+                return items[0]
+    return None
+
+
+def _lut(item: Dataset) -> tuple[np.ndarray, int, int]:
+    """A LUT item's data (as integers), first mapped input value and bits per entry."""
+    entries, first, bits = (int(v) for v in item.LUTDescriptor)
+    data = item.LUTData
+    if isinstance(data, bytes | bytearray):
+        data = np.frombuffer(data, dtype="<u2" if bits > 8 else np.uint8)
+    table = np.asarray(data, dtype=np.float64)
+    if entries:
+        table = table[:entries]
+    return table, first, bits
+
+
+def _apply_lut(values: np.ndarray, item: Dataset) -> tuple[np.ndarray, int]:
+    table, first, bits = _lut(item)
+    index = np.clip(np.rint(values - first), 0, len(table) - 1).astype(np.intp)
+    return table[index], bits
+
+
+def modality_values(ds: Dataset, stored: np.ndarray) -> np.ndarray:
+    """Modality LUT output (e.g. Hounsfield units) for `stored` values, as float64."""
+    values = stored.astype(np.float64)
+    if ds.get("ModalityLUTSequence"):
+        return _apply_lut(values, ds.ModalityLUTSequence[0])[0]
+    source: Dataset | None = ds if "RescaleSlope" in ds or "RescaleIntercept" in ds else None
+    source = source or _functional_item(ds, "PixelValueTransformationSequence")
+    if source is None:
+        return values
+    slope = float(source.get("RescaleSlope", 1) or 1)
+    intercept = float(source.get("RescaleIntercept", 0) or 0)
+    return values * slope + intercept
+
+
+def _window(values: np.ndarray, center: float, width: float, function: str) -> np.ndarray:
+    """PS3.3 C.11.2.1.2 and C.11.2.1.3: window output normalised to [0, 1]."""
+    if function == "SIGMOID":
+        return 1.0 / (1.0 + np.exp(-4.0 * (values - center) / width))
+    if function == "LINEAR_EXACT":
+        return np.clip((values - center) / width + 0.5, 0.0, 1.0)
+    center, width = center - 0.5, width - 1.0
+    if width <= 0:
+        return (values > center).astype(np.float64)
+    below = values <= center - width / 2
+    above = values > center + width / 2
+    return np.where(below, 0.0, np.where(above, 1.0, (values - center) / width + 0.5))
+
+
+def _window_preset(ds: Dataset) -> tuple[float, float, str] | None:
+    source: Dataset | None = ds if "WindowCenter" in ds and "WindowWidth" in ds else None
+    source = source or _functional_item(ds, "FrameVOILUTSequence")
+    if source is None or source.get("WindowCenter") in (None, "") or source.get("WindowWidth") in (None, ""):
+        return None
+    center, width = _first(source.WindowCenter), _first(source.WindowWidth)
+    function = str(source.get("VOILUTFunction", "LINEAR") or "LINEAR").strip().upper()
+    if function not in ("LINEAR", "LINEAR_EXACT", "SIGMOID"):
+        function = "LINEAR"
+    if width < (1 if function == "LINEAR" else np.finfo(float).tiny):
+        return None
+    return center, width, function
+
+
+def _sample(stored: np.ndarray) -> np.ndarray:
+    """A regular subsample of all frames, large enough for stable percentiles."""
+    step = max(1, int(np.sqrt(stored.size / _AUTO_SAMPLE_PIXELS)))
+    return stored[..., ::step, ::step]
+
+
+def needs_auto_window(ds: Dataset) -> bool:
+    """True when the instance has neither a VOI LUT Sequence nor a usable window preset."""
+    return not ds.get("VOILUTSequence") and _window_preset(ds) is None
+
+
+def voi_normalised(ds: Dataset, modality: np.ndarray, sample: np.ndarray | None = None) -> np.ndarray:
+    """VOI output in [0, 1] for `modality` values.
+
+    `sample` (modality values of the image) drives the automatic window used when `needs_auto_window`.
+    """
+    if ds.get("VOILUTSequence"):
+        out, bits = _apply_lut(modality, ds.VOILUTSequence[0])
+        return out / float((1 << bits) - 1)
+    preset = _window_preset(ds)
+    if preset is not None:
+        return _window(modality, *preset)
+    sample = modality if sample is None or not sample.size else sample
+    low, high = np.percentile(sample, AUTO_PERCENTILES)
+    if high <= low:
+        high = low + 1.0
+    return np.clip((modality - low) / (high - low), 0.0, 1.0)
+
+
+def inverts(ds: Dataset) -> bool:
+    """MONOCHROME1, or a Presentation LUT Shape of INVERSE, displays minimum values white."""
+    shape = str(ds.get("PresentationLUTShape", "") or "").strip().upper()
+    return str(ds.PhotometricInterpretation).strip() == "MONOCHROME1" or shape == "INVERSE"
+
+
+def greyscale_table(ds: Dataset, dtype: np.dtype, sample: np.ndarray) -> np.ndarray:
+    """The uint8 display value of every possible stored value of an 8- or 16-bit `dtype`.
+
+    The table is indexed by the stored value's unsigned bit pattern (so signed data indexes it through
+    `arr.view(unsigned)`), which makes the display of a frame a single `np.take`.
+    """
+    unsigned = np.dtype(f"u{dtype.itemsize}")
+    stored = np.arange(1 << (8 * dtype.itemsize), dtype=unsigned).view(dtype)
+    modality = modality_values(ds, stored)
+    sample_values = modality_values(ds, sample.ravel()) if needs_auto_window(ds) else None
+    table = np.rint(voi_normalised(ds, modality, sample_values) * 255.0).astype(np.uint8)
+    return 255 - table if inverts(ds) else table
+
+
+def _greyscale(ds: Dataset, stored: np.ndarray) -> np.ndarray:
+    if stored.ndim == 4:
+        stored = stored[..., 0]
+    if stored.dtype.itemsize > 2 or stored.dtype.kind == "f":
+        modality = modality_values(ds, stored)
+        out = voi_normalised(ds, modality, _sample(modality))
+        out = np.rint(out * 255.0).astype(np.uint8)
+        return 255 - out if inverts(ds) else out
+    table = greyscale_table(ds, stored.dtype, _sample(stored))
+    index = stored.view(f"u{stored.dtype.itemsize}")
+    return np.take(table, index)
+
+
+def _to_uint8(arr: np.ndarray, bits: int) -> np.ndarray:
+    if arr.dtype == np.uint8:
+        return arr
+    if arr.dtype.kind == "f":
+        return np.clip(np.rint(arr * 255.0 / max(float(arr.max()), 1.0)), 0, 255).astype(np.uint8)
+    shift = max(0, bits - 8)
+    return np.clip(arr.astype(np.int64) >> shift, 0, 255).astype(np.uint8)
+
+
+def _palette(ds: Dataset, stored: np.ndarray) -> np.ndarray:
+    rgb = apply_color_lut(stored, ds)
+    bits = int(ds.RedPaletteColorLookupTableDescriptor[2])
+    return _to_uint8(rgb, 16 if bits > 8 and rgb.dtype != np.uint8 else 8)
+
+
+def display_frames(ds: Dataset, stored: tuple[np.ndarray, str] | None = None) -> np.ndarray:
+    """Every frame as uint8 display values: (frames, rows, cols) greyscale or (frames, rows, cols, 3) RGB.
+
+    `stored` may pass frames already decoded (as `transcode.stored_frames` returns them, colour not
+    converted) with their photometric interpretation, so a caller decodes only once.
+    YBR colour is converted to RGB here.
+    """
+    pixels, photometric = stored if stored is not None else stored_frames(ds)
+    if photometric.startswith("YBR") and pixels.ndim == 4:
+        pixels, photometric = convert_color_space(pixels, photometric, "RGB", per_frame=True), "RGB"
+    return _display(ds, pixels, photometric)
+
+
+def _display(ds: Dataset, stored: np.ndarray, photometric: str) -> np.ndarray:
+    if photometric in _GREYSCALE:
+        return _greyscale(ds, stored)
+    if photometric == "PALETTE COLOR":
+        return _palette(ds, stored)
+    return _to_uint8(stored, int(ds.get("BitsStored", 8) or 8))

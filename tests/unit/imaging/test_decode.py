@@ -1,0 +1,125 @@
+"""Every transfer syntax decodes: pydicom's and pydicom-data's test files, and synthetic images re-encoded.
+
+Covered from test files (syntax: file):
+  Implicit VR LE: MR_small_implicit.dcm; Explicit VR LE: CT_small.dcm, SC_rgb.dcm, OBXXXX1A.dcm (palette);
+  Deflated Explicit VR LE: image_dfl.dcm; Explicit VR BE: MR_small_bigendian.dcm, SC_rgb_expb_16bit.dcm;
+  RLE Lossless: MR_small_RLE.dcm, SC_rgb_rle.dcm; JPEG Baseline: SC_rgb_jpeg_dcmtk.dcm (YBR_FULL_422),
+  color3d_jpeg_baseline.dcm (multi-frame); JPEG Extended: JPGExtended.dcm (12-bit);
+  JPEG Lossless SV1: JPEG-LL.dcm, JPGLosslessP14SV1_1s_1f_8b.dcm; JPEG-LS Lossless:
+  MR_small_jpeg_ls_lossless.dcm; JPEG-LS Near-Lossless: JPEGLSNearLossless_16.dcm, SC_rgb_jls_lossy_line.dcm;
+  JPEG 2000 Lossless: MR_small_jp2klossless.dcm, US1_J2KR.dcm; JPEG 2000: JPEG2000.dcm, US1_J2KI.dcm.
+HTJ2K (no test file ships) and JPEG Lossless (Process 14, any predictor) are covered by synthetic images.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pydicom.uid import (
+    HTJ2K,
+    JPEG2000,
+    UID,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    HTJ2KLossless,
+    ImplicitVRLittleEndian,
+    JPEG2000Lossless,
+    JPEGBaseline8Bit,
+    JPEGExtended12Bit,
+    JPEGLossless,
+    JPEGLosslessSV1,
+    JPEGLSLossless,
+    JPEGLSNearLossless,
+    RLELossless,
+)
+
+from bitewing.core.imaging import synthetic
+from bitewing.core.imaging.decode import stored_frames
+from bitewing.core.imaging.validate import parse_instance
+from bitewing.core.imaging.window import display_frames
+
+from .conftest import load_testdata
+
+TEST_FILES = {
+    "MR_small_implicit.dcm": ImplicitVRLittleEndian,
+    "CT_small.dcm": ExplicitVRLittleEndian,
+    "SC_rgb.dcm": ExplicitVRLittleEndian,
+    "OBXXXX1A.dcm": ExplicitVRLittleEndian,
+    "image_dfl.dcm": DeflatedExplicitVRLittleEndian,
+    "MR_small_bigendian.dcm": ExplicitVRBigEndian,
+    "SC_rgb_expb_16bit.dcm": ExplicitVRBigEndian,
+    "MR_small_RLE.dcm": RLELossless,
+    "SC_rgb_rle.dcm": RLELossless,
+    "SC_rgb_jpeg_dcmtk.dcm": JPEGBaseline8Bit,
+    "color3d_jpeg_baseline.dcm": JPEGBaseline8Bit,
+    "JPGExtended.dcm": JPEGExtended12Bit,
+    "JPEG-LL.dcm": JPEGLosslessSV1,
+    "JPGLosslessP14SV1_1s_1f_8b.dcm": JPEGLosslessSV1,
+    "MR_small_jpeg_ls_lossless.dcm": JPEGLSLossless,
+    "JPEGLSNearLossless_16.dcm": JPEGLSNearLossless,
+    "SC_rgb_jls_lossy_line.dcm": JPEGLSNearLossless,
+    "MR_small_jp2klossless.dcm": JPEG2000Lossless,
+    "US1_J2KR.dcm": JPEG2000Lossless,
+    "JPEG2000.dcm": JPEG2000,
+    "US1_J2KI.dcm": JPEG2000,
+}
+
+
+@pytest.mark.parametrize(("name", "syntax"), TEST_FILES.items())
+def test_test_file_decodes(name: str, syntax: UID) -> None:
+    ds = load_testdata(name)
+    assert ds.file_meta.TransferSyntaxUID == syntax
+    stored, _ = stored_frames(ds)
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    assert stored.shape[:3] == (frames, ds.Rows, ds.Columns)
+    display = display_frames(ds)
+    assert display.dtype == np.uint8
+    assert display.shape[:3] == (frames, ds.Rows, ds.Columns)
+    assert display.std() > 3, "decoded content, not a flat field"
+
+
+LOSSLESS = [
+    ImplicitVRLittleEndian,
+    ExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    DeflatedExplicitVRLittleEndian,
+    RLELossless,
+    JPEGLossless,
+    JPEGLosslessSV1,
+    JPEGLSLossless,
+    JPEG2000Lossless,
+    HTJ2KLossless,
+]
+LOSSY = {JPEGExtended12Bit: 6, JPEGLSNearLossless: 1, JPEG2000: 10, HTJ2K: 10}
+
+
+@pytest.mark.parametrize("syntax", LOSSLESS)
+@pytest.mark.parametrize("kind", ["intraoral", "panoramic", "cbct"])
+def test_synthetic_lossless_round_trip(kind: synthetic.Kind, syntax: UID) -> None:
+    """Encoded, written, parsed and displayed: exactly the display of the native original."""
+    frames = 3 if kind == "cbct" else None
+    shape = (64, 48)
+    native = synthetic.make_instance(kind, shape=shape, frames=frames)
+    encoded = synthetic.make_instance(kind, shape=shape, frames=frames, transfer_syntax=syntax)
+    parsed = parse_instance(synthetic.to_bytes(encoded))
+    assert parsed.file_meta.TransferSyntaxUID == syntax
+    assert np.array_equal(stored_frames(parsed)[0], stored_frames(native)[0])
+    assert np.array_equal(display_frames(parsed), display_frames(native))
+
+
+@pytest.mark.parametrize(("syntax", "tolerance"), LOSSY.items())
+def test_synthetic_lossy_round_trip(syntax: UID, tolerance: int) -> None:
+    native = synthetic.make_instance("intraoral", shape=(96, 64))
+    encoded = synthetic.make_instance("intraoral", shape=(96, 64), transfer_syntax=syntax)
+    parsed = parse_instance(synthetic.to_bytes(encoded))
+    difference = np.abs(display_frames(parsed).astype(int) - display_frames(native))
+    assert np.percentile(difference, 99) <= tolerance
+
+
+def test_synthetic_jpeg_baseline_is_8_bit() -> None:
+    ds = synthetic.make_instance("intraoral", shape=(96, 64), transfer_syntax=JPEGBaseline8Bit)
+    parsed = parse_instance(synthetic.to_bytes(ds))
+    assert (parsed.BitsAllocated, parsed.BitsStored) == (8, 8)
+    native = display_frames(synthetic.make_instance("intraoral", shape=(96, 64)))
+    assert np.percentile(np.abs(display_frames(parsed).astype(int) - native), 99) <= 8

@@ -1,0 +1,65 @@
+"""process_instance end to end on received bytes."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.uid import HTJ2KLossless, JPEGBaseline8Bit
+
+from bitewing.core.imaging import synthetic
+from bitewing.core.imaging.decode import stored_frames
+from bitewing.core.imaging.pipeline import process_instance
+from bitewing.core.imaging.validate import InvalidInstance
+
+
+def test_intraoral() -> None:
+    ds = synthetic.make_instance("bitewing", sensor_size=1, teeth=["16", "46"])
+    data = synthetic.to_bytes(ds)
+    result = process_instance(data)
+    assert result.facts.image_type == "bitewing"
+    assert result.facts.teeth == ["16", "46"]
+    assert [r.name for r in result.renditions] == ["thumbnail", "preview", "full"]
+    assert result.original_pixel_bytes == 1000 * 1500 * 2
+    assert sum(len(r.data) for r in result.renditions) <= 0.10 * result.original_pixel_bytes
+    assert result.archive_transfer_syntax == HTJ2KLossless
+    archived = pydicom.dcmread(io.BytesIO(result.archive))
+    assert np.array_equal(stored_frames(archived)[0][0], ds.pixel_array)
+    assert {"parse", "facts", "decode", "display", "render", "archive", "total"} <= set(result.timings)
+
+
+def test_cbct_views_and_middle_slice() -> None:
+    ds = synthetic.make_instance("cbct", shape=(64, 60), frames=40)
+    result = process_instance(synthetic.to_bytes(ds))
+    by_name = {r.name: r for r in result.renditions}
+    assert (by_name["full"].width, by_name["full"].height) == (60, 64)
+    assert (by_name["preview"].width, by_name["preview"].height) == (60 + 60 + 64, 64)
+    assert result.facts.image_type == "cbct"
+    assert result.original_pixel_bytes == 40 * 64 * 60 * 2
+    assert pydicom.dcmread(io.BytesIO(result.archive)).NumberOfFrames == 40
+
+
+def test_default_image_type_from_machine() -> None:
+    ds = synthetic.make_instance("intraoral", shape=(40, 30))
+    del ds.SeriesDescription
+    assert (
+        process_instance(synthetic.to_bytes(ds), default_image_type="periapical").facts.image_type
+        == "periapical"
+    )
+
+
+def test_lossy_input_archived_as_received() -> None:
+    data = synthetic.to_bytes(
+        synthetic.make_instance("intraoral", shape=(40, 30), transfer_syntax=JPEGBaseline8Bit)
+    )
+    result = process_instance(data)
+    assert result.archive == data
+    assert result.archive_transfer_syntax == JPEGBaseline8Bit
+
+
+def test_rejects_bad_input() -> None:
+    with pytest.raises(InvalidInstance) as caught:
+        process_instance(b"\x00" * 50)
+    assert caught.value.reason == "not_dicom"

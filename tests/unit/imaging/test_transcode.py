@@ -1,0 +1,118 @@
+"""lossless_archive: bit-exact for every depth and layout, verified, lossy input kept as received."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.dataset import Dataset
+from pydicom.uid import UID, ExplicitVRBigEndian, HTJ2KLossless, JPEGBaseline8Bit, JPEGLSLossless, RLELossless
+
+from bitewing.core.imaging import codecs, synthetic, transcode
+from bitewing.core.imaging.decode import stored_frames
+from bitewing.core.imaging.transcode import ArchiveMismatch, lossless_archive
+
+from .conftest import load_testdata
+
+
+def _round_trip(ds: Dataset) -> tuple[Dataset, str]:
+    before = stored_frames(ds)[0].copy()
+    data, syntax = lossless_archive(ds)
+    archived = pydicom.dcmread(io.BytesIO(data))
+    assert archived.file_meta.TransferSyntaxUID == syntax
+    assert np.array_equal(stored_frames(archived)[0], before), "pydicom's decoders read back the exact values"
+    assert archived.SOPInstanceUID == ds.SOPInstanceUID
+    return archived, syntax
+
+
+@pytest.mark.parametrize("bits", [8, 10, 12, 14, 16])
+def test_unsigned_depths(bits: int) -> None:
+    ds = synthetic.make_instance("intraoral", shape=(64, 48))
+    pixels = ds.pixel_array.astype(np.uint32) << max(0, bits - 12) >> max(0, 12 - bits)
+    ds.BitsStored, ds.HighBit = bits, bits - 1
+    if bits == 8:
+        ds.BitsAllocated = 8
+    synthetic.set_pixels(
+        ds, pixels.astype(np.uint8 if bits == 8 else np.uint16), ds.file_meta.TransferSyntaxUID
+    )
+    _, syntax = _round_trip(ds)
+    assert syntax == HTJ2KLossless
+
+
+def test_signed_multi_frame_volume(small_cbct: Dataset) -> None:
+    original = small_cbct.PixelData
+    archived, syntax = _round_trip(small_cbct)
+    assert syntax == HTJ2KLossless
+    assert archived.NumberOfFrames == 12
+    assert small_cbct.PixelData == original, "the input dataset is not modified"
+    assert small_cbct.file_meta.TransferSyntaxUID != syntax
+
+
+def test_signed_12_bit_in_16() -> None:
+    ds = load_testdata("mlut_18.dcm")
+    assert (ds.PixelRepresentation, ds.BitsStored) == (1, 12)
+    _round_trip(ds)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["SC_rgb.dcm", "SC_rgb_16bit.dcm", "SC_rgb_2frame.dcm", "SC_ybr_full_uncompressed.dcm", "OBXXXX1A.dcm"],
+)
+def test_colour(name: str) -> None:
+    archived, _ = _round_trip(load_testdata(name))
+    assert archived.get("PlanarConfiguration", 0) == 0
+
+
+@pytest.mark.parametrize(
+    "name", ["MR_small_bigendian.dcm", "MR_small_RLE.dcm", "MR_small_jpeg_ls_lossless.dcm"]
+)
+def test_other_lossless_sources(name: str) -> None:
+    _round_trip(load_testdata(name))
+
+
+def test_smaller_than_native() -> None:
+    ds = synthetic.make_instance("intraoral", sensor_size=1)
+    data, _ = lossless_archive(ds)
+    assert len(data) < len(ds.PixelData) / 2
+
+
+def test_lossy_input_returned_as_received() -> None:
+    ds = synthetic.make_instance("intraoral", shape=(64, 48), transfer_syntax=JPEGBaseline8Bit)
+    received = synthetic.to_bytes(ds)
+    data, syntax = lossless_archive(ds, original=received)
+    assert data is received
+    assert syntax == JPEGBaseline8Bit
+
+
+def test_already_archived_returned_unchanged() -> None:
+    ds = synthetic.make_instance("intraoral", shape=(64, 48), transfer_syntax=HTJ2KLossless)
+    received = synthetic.to_bytes(ds)
+    assert lossless_archive(ds, original=received) == (received, HTJ2KLossless)
+
+
+@pytest.mark.parametrize("syntax", [JPEGLSLossless, RLELossless])
+def test_other_archive_syntaxes(syntax: UID) -> None:
+    ds = synthetic.make_instance("cbct", shape=(20, 24), frames=2, transfer_syntax=ExplicitVRBigEndian)
+    data, chosen = lossless_archive(ds, syntax=syntax)
+    assert chosen == syntax
+    assert np.array_equal(stored_frames(pydicom.dcmread(io.BytesIO(data)))[0], stored_frames(ds)[0])
+
+
+def test_corrupt_encoding_is_caught(monkeypatch: pytest.MonkeyPatch, intraoral: Dataset) -> None:
+    def lossy(frame: np.ndarray, ds: Dataset) -> bytes:
+        return codecs.ENCODERS[UID("1.2.840.10008.1.2.4.203")](frame, ds)
+
+    monkeypatch.setitem(codecs.ENCODERS, HTJ2KLossless, lossy)
+    with pytest.raises(ArchiveMismatch):
+        lossless_archive(intraoral)
+
+
+def test_fallback_when_first_codec_fails(monkeypatch: pytest.MonkeyPatch, intraoral: Dataset) -> None:
+    def broken(frame: np.ndarray, ds: Dataset) -> bytes:
+        raise RuntimeError("codec unavailable")
+
+    monkeypatch.setitem(codecs.ENCODERS, HTJ2KLossless, broken)
+    _, syntax = lossless_archive(intraoral)
+    assert syntax == transcode.FALLBACK_SYNTAXES[0]

@@ -1,0 +1,178 @@
+"""parse_instance accepts good instances and rejects each kind of bad input with its reason code."""
+
+from __future__ import annotations
+
+import struct
+import warnings
+
+import pytest
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+from pydicom.uid import UID, ExplicitVRLittleEndian, HTJ2KLossless, ImplicitVRLittleEndian, JPEGLSLossless
+
+from bitewing.core.imaging import synthetic
+from bitewing.core.imaging.validate import InvalidInstance, is_valid_uid, parse_instance
+
+
+def _reason(data: bytes, **kwargs: int) -> str:
+    with pytest.raises(InvalidInstance) as caught:
+        parse_instance(data, **kwargs)
+    assert str(caught.value), "the exception carries a human message"
+    return caught.value.reason
+
+
+def test_accepts_part10(intraoral: Dataset) -> None:
+    ds = parse_instance(synthetic.to_bytes(intraoral))
+    assert ds.SOPInstanceUID == intraoral.SOPInstanceUID
+    assert ds.file_meta.TransferSyntaxUID == ExplicitVRLittleEndian
+
+
+def test_accepts_raw_dataset_and_records_its_syntax(intraoral: Dataset) -> None:
+    part10 = synthetic.to_bytes(
+        synthetic.make_instance("intraoral", shape=(20, 10), transfer_syntax=ImplicitVRLittleEndian)
+    )
+    meta_end = 132 + 12 + struct.unpack_from("<I", part10, 140)[0]
+    ds = parse_instance(part10[meta_end:])
+    assert ds.file_meta.TransferSyntaxUID == ImplicitVRLittleEndian
+    assert ds.Rows == 20
+
+
+@pytest.mark.parametrize("syntax", [HTJ2KLossless, JPEGLSLossless])
+def test_accepts_encapsulated(syntax: UID) -> None:
+    ds = synthetic.make_instance("cbct", shape=(16, 16), frames=3, transfer_syntax=syntax)
+    assert parse_instance(synthetic.to_bytes(ds)).NumberOfFrames == 3
+
+
+@pytest.mark.parametrize(
+    "data", [b"", b"hello world, not dicom at all" * 10, b"\x89PNG\r\n\x1a\n" + bytes(200)]
+)
+def test_not_dicom(data: bytes) -> None:
+    assert _reason(data) == "not_dicom"
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.9, 0.999])
+def test_truncated_inside_pixel_data(intraoral: Dataset, keep: float) -> None:
+    data = synthetic.to_bytes(intraoral)
+    assert _reason(data[: int(len(data) * keep)]) == "truncated"
+
+
+def test_truncated_inside_header(intraoral: Dataset) -> None:
+    data = synthetic.to_bytes(intraoral)
+    cut = data.index(b"Demo^Patient") + 4
+    assert _reason(data[:cut]) == "truncated"
+
+
+def test_truncated_encapsulated() -> None:
+    data = synthetic.to_bytes(
+        synthetic.make_instance("intraoral", shape=(64, 64), transfer_syntax=HTJ2KLossless)
+    )
+    assert _reason(data[:-300]) in ("truncated", "pixel_data_short")
+
+
+def test_no_pixel_data(intraoral: Dataset) -> None:
+    del intraoral.PixelData
+    assert _reason(synthetic.to_bytes(intraoral)) == "no_pixel_data"
+
+
+def test_pixel_data_short(intraoral: Dataset) -> None:
+    intraoral.PixelData = intraoral.PixelData[:-1000]
+    assert _reason(synthetic.to_bytes(intraoral)) == "pixel_data_short"
+
+
+def test_encapsulated_missing_frames() -> None:
+    ds = synthetic.make_instance("cbct", shape=(16, 16), frames=3, transfer_syntax=HTJ2KLossless)
+    ds.NumberOfFrames = 5
+    assert _reason(synthetic.to_bytes(ds)) == "pixel_data_short"
+
+
+def test_too_large(intraoral: Dataset) -> None:
+    data = synthetic.to_bytes(intraoral)
+    assert _reason(data, max_pixels=300 * 200 - 1) == "too_large"
+    assert parse_instance(data, max_pixels=300 * 200)
+
+
+def test_decompression_bomb_header() -> None:
+    ds = synthetic.make_instance("intraoral", shape=(8, 8), transfer_syntax=HTJ2KLossless)
+    ds.Rows, ds.Columns, ds.NumberOfFrames = 65535, 65535, 100
+    assert _reason(synthetic.to_bytes(ds)) == "too_large"
+
+
+def test_unsupported_transfer_syntax(intraoral: Dataset) -> None:
+    data = synthetic.to_bytes(
+        synthetic.make_instance("intraoral", shape=(8, 8), transfer_syntax=HTJ2KLossless)
+    )
+    mpeg4 = b"1.2.840.10008.1.2.4.102\x00"
+    patched = data.replace(str(HTJ2KLossless).encode() + b"\x00", mpeg4, 1)
+    assert patched != data
+    assert _reason(patched) == "unsupported_transfer_syntax"
+
+
+@pytest.mark.parametrize("bad", ["1.2.3/4", "1.2..3", "1.2.abc", "1." + "2" * 70, "../../etc/passwd"])
+@pytest.mark.parametrize("keyword", ["SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID"])
+def test_bad_uid(intraoral: Dataset, keyword: str, bad: str) -> None:
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", "Invalid value for VR UI|The value length .* for VR UI", UserWarning
+        )
+        setattr(intraoral, keyword, bad)
+        data = synthetic.to_bytes(intraoral)
+    assert _reason(data) == "bad_uid"
+
+
+@pytest.mark.parametrize(
+    "keyword", ["SOPInstanceUID", "SOPClassUID", "StudyInstanceUID", "SeriesInstanceUID"]
+)
+def test_missing_uid(intraoral: Dataset, keyword: str) -> None:
+    delattr(intraoral, keyword)
+    intraoral.file_meta.MediaStorageSOPInstanceUID = "1.2.3"
+    data = (
+        synthetic.to_bytes(intraoral) if keyword not in ("SOPInstanceUID", "SOPClassUID") else _raw(intraoral)
+    )
+    assert _reason(data) == "missing_uid"
+
+
+def _raw(ds: Dataset) -> bytes:
+    """Part-10 bytes of a dataset lacking the UIDs the writer needs for its file meta."""
+    import io
+
+    import pydicom
+
+    buffer = io.BytesIO()
+    pydicom.dcmwrite(buffer, ds, implicit_vr=False, little_endian=True)
+    return buffer.getvalue()
+
+
+def _nested(depth: int) -> Dataset:
+    top = Dataset()
+    current = top
+    for _ in range(depth):
+        item = Dataset()
+        current.ReferencedSeriesSequence = Sequence([item])
+        current = item
+    current.SeriesInstanceUID = "1.2.3"
+    return top
+
+
+def test_nesting_too_deep(intraoral: Dataset) -> None:
+    intraoral.update(_nested(9))
+    assert _reason(synthetic.to_bytes(intraoral)) == "nesting_too_deep"
+
+
+def test_nesting_within_limit(intraoral: Dataset) -> None:
+    intraoral.update(_nested(8))
+    assert parse_instance(synthetic.to_bytes(intraoral))
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("1.2.840.10008.1.2.1", True),
+        ("0", True),
+        ("1.02.3", True),
+        ("", False),
+        ("1.2.", False),
+        (".1", False),
+    ],
+)
+def test_uid_rules(value: str, valid: bool) -> None:
+    assert is_valid_uid(value) is valid
