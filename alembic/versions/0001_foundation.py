@@ -248,8 +248,8 @@ def _enable_row_level_security() -> None:
     for table in ("locations", "user_locations", "patients", "audit_events"):
         statements += rls.tenant_table_sql(table)
     statements += rls.tenant_table_sql("users", lookup_predicate=rls.LOGIN_EMAIL_PREDICATE)
-    statements += rls.tenant_table_sql("api_tokens", lookup_predicate=rls.LOOKUP_HASH_PREDICATE)
-    statements += rls.tenant_table_sql("user_sessions", lookup_predicate=rls.LOOKUP_HASH_PREDICATE)
+    statements += rls.tenant_table_sql("api_tokens", lookup_predicate=rls.LOOKUP_TOKEN_PREDICATE)
+    statements += rls.tenant_table_sql("user_sessions", lookup_predicate=rls.LOOKUP_TOKEN_PREDICATE)
     statements += rls.append_only_sql("audit_events", role)
     for statement in statements:
         op.execute(statement)

@@ -201,7 +201,7 @@ def resolve_session(
 ) -> tuple[Actor, UserSession]:
     """The actor behind a session cookie; ends and refuses sessions past their idle or absolute timeout.
 
-    `uow` must have been opened with ``lookup_hash=secret_hash(token)``.
+    `uow` must have been opened with ``lookup_key=secret_hash(token)``.
     """
     session = uow.session.scalar(
         select(UserSession).where(UserSession.token_hash == secret_hash(token)),
@@ -275,7 +275,7 @@ def revoke_api_token(uow: UnitOfWork, actor: Actor, token_id: uuid.UUID) -> ApiT
 
 
 def resolve_api_token(uow: UnitOfWork, secret: str, ip: str | None) -> Actor:
-    """The actor behind a bearer token. `uow` must have been opened with ``lookup_hash=secret_hash(secret)``."""
+    """The actor behind a bearer token. `uow` must have been opened with ``lookup_key=secret_hash(secret)``."""
     token = uow.session.scalar(
         select(ApiToken).where(ApiToken.token_hash == secret_hash(secret)),
         execution_options={UNSCOPED: True},

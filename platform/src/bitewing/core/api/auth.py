@@ -60,13 +60,13 @@ def authenticate() -> tuple[UnitOfWork, Actor]:
         scheme, _, secret = header.partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise Unauthenticated("use 'Authorization: Bearer <token>'")
-        uow = _open_uow(lookup_hash=secret_hash(secret.strip()))
+        uow = _open_uow(lookup_key=secret_hash(secret.strip()))
         actor = accounts.resolve_api_token(uow, secret.strip(), client_ip())
     else:
         token = request.cookies.get(SESSION_COOKIE)
         if not token:
             raise Unauthenticated("sign in or send an API token")
-        uow = _open_uow(lookup_hash=secret_hash(token))
+        uow = _open_uow(lookup_key=secret_hash(token))
         actor, session = accounts.resolve_session(uow, token, session_timeouts(), client_ip())
         if request.method not in SAFE_METHODS:
             sent = request.headers.get(CSRF_HEADER, "")

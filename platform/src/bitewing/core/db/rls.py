@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 
 TENANT_PREDICATE = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid"
-LOOKUP_HASH_PREDICATE = "token_hash = NULLIF(current_setting('app.lookup_hash', true), '')"
+LOOKUP_KEY = "NULLIF(current_setting('app.lookup_key', true), '')"
+LOOKUP_TOKEN_PREDICATE = f"token_hash = {LOOKUP_KEY}"
+LOOKUP_AE_TITLE_PREDICATE = f"ae_title = {LOOKUP_KEY}"
 LOGIN_EMAIL_PREDICATE = "lower(email) = NULLIF(current_setting('app.login_email', true), '')"
 
 APP_ROLE_ENV = "BITEWING_DB_APP_ROLE"

@@ -50,12 +50,12 @@ def _apply_pg_settings(session: Session, connection: Any) -> None:
     tenant_id = session.info.get("tenant_id")
     connection.execute(
         text(
-            "SELECT set_config('app.tenant_id', :tenant, true), set_config('app.lookup_hash', :lookup, true),"
+            "SELECT set_config('app.tenant_id', :tenant, true), set_config('app.lookup_key', :lookup, true),"
             " set_config('app.login_email', :email, true)"
         ),
         {
             "tenant": str(tenant_id) if tenant_id else "",
-            "lookup": session.info.get("lookup_hash") or "",
+            "lookup": session.info.get("lookup_key") or "",
             "email": session.info.get("login_email") or "",
         },
     )
@@ -100,14 +100,14 @@ class Database:
         self,
         tenant_id: uuid.UUID | None = None,
         *,
-        lookup_hash: str | None = None,
+        lookup_key: str | None = None,
         login_email: str | None = None,
         operator: bool = False,
     ) -> Iterator[UnitOfWork]:
         """A session scoped to `tenant_id`; rolled back on exit unless `commit()` was called."""
         session = self._sessions()
         session.info.update(
-            tenant_id=tenant_id, lookup_hash=lookup_hash, login_email=login_email, operator=operator
+            tenant_id=tenant_id, lookup_key=lookup_key, login_email=login_email, operator=operator
         )
         uow = UnitOfWork(session)
         try:
@@ -134,7 +134,7 @@ class UnitOfWork:
     def set_tenant(self, tenant_id: uuid.UUID) -> None:
         """Switch to `tenant_id` (after identifying the caller); applies to the open transaction too."""
         self.session.info["tenant_id"] = tenant_id
-        self.session.info["lookup_hash"] = None
+        self.session.info["lookup_key"] = None
         self.session.info["login_email"] = None
         if self.session.in_transaction():
             _apply_pg_settings(self.session, self.session.connection())

@@ -1,0 +1,1 @@
+"""X-ray machines (DICOM senders) registered per tenant and location."""

@@ -1,0 +1,1 @@
+"""Studies, series and images: metadata and object-store references, never pixel bytes."""

@@ -1,0 +1,81 @@
+"""HTTP endpoints of images: a patient's images, one image, the unmatched inbox."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from bitewing.core.api.auth import TenantView, runtime
+from bitewing.core.images import services
+from bitewing.core.images.schemas import AssignSchema, ImageQuerySchema, ImageSchema, ImageSummarySchema
+
+blp = Blueprint("images", __name__, url_prefix="/images", description="X-rays and photos")
+patient_images_blp = Blueprint(
+    "patient_images", __name__, url_prefix="/patients", description="A patient's X-rays and photos"
+)
+
+
+def _expiry() -> int:
+    return runtime().settings.url_expiry_seconds
+
+
+@patient_images_blp.route("/<uuid:patient_id>/images")
+class PatientImages(TenantView):
+    @patient_images_blp.arguments(ImageQuerySchema, location="query")
+    @patient_images_blp.response(200, ImageSummarySchema(many=True))
+    @patient_images_blp.paginate()
+    def get(self, query: dict[str, Any], patient_id: uuid.UUID, pagination_parameters: Any) -> list[Any]:
+        """A patient's images, newest first, each with a thumbnail URL"""
+        page = services.list_patient_images(
+            self.uow,
+            self.actor,
+            runtime().object_store,
+            patient_id,
+            page=pagination_parameters.page,
+            per_page=pagination_parameters.page_size,
+            expires_in=_expiry(),
+            **query,
+        )
+        pagination_parameters.item_count = page.total
+        return page.items
+
+
+@blp.route("/unmatched")
+class UnmatchedImages(TenantView):
+    @blp.response(200, ImageSummarySchema(many=True))
+    @blp.paginate()
+    def get(self, pagination_parameters: Any) -> list[Any]:
+        """Images waiting for staff to choose their patient"""
+        page = services.list_unmatched(
+            self.uow,
+            self.actor,
+            runtime().object_store,
+            page=pagination_parameters.page,
+            per_page=pagination_parameters.page_size,
+        )
+        pagination_parameters.item_count = page.total
+        return page.items
+
+
+@blp.route("/<uuid:image_id>")
+class ImageItem(TenantView):
+    @blp.response(200, ImageSchema)
+    def get(self, image_id: uuid.UUID) -> Any:
+        """One image with thumbnail, preview and full URLs (and the original for clinical roles)"""
+        return services.get_image(
+            self.uow, self.actor, runtime().object_store, image_id, expires_in=_expiry()
+        )
+
+
+@blp.route("/<uuid:image_id>/patient", methods=["PUT"])
+class ImagePatient(TenantView):
+    @blp.arguments(AssignSchema)
+    @blp.response(200, ImageSchema)
+    def put(self, data: dict[str, Any], image_id: uuid.UUID) -> Any:
+        """Assign the image to a patient (resolves the unmatched inbox)"""
+        services.assign_patient(self.uow, self.actor, image_id, data["patient_id"])
+        return services.get_image(
+            self.uow, self.actor, runtime().object_store, image_id, expires_in=_expiry()
+        )

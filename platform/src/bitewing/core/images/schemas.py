@@ -1,0 +1,75 @@
+"""API schemas of images."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+from bitewing.core.images.models import MatchStatus
+from bitewing.core.images.types import ImageType
+
+
+class RenditionLinkSchema(Schema):
+    """A rendition and its short-lived URL."""
+
+    name = fields.String()
+    url = fields.String(metadata={"description": "expires after a few minutes; fetch a new one from the API"})
+    width = fields.Integer()
+    height = fields.Integer()
+    bytes = fields.Integer()
+    content_type = fields.String()
+
+
+class ImageSummarySchema(Schema):
+    """An image in a list, with its thumbnail URL."""
+
+    id = fields.UUID()
+    patient_id = fields.UUID(allow_none=True)
+    match_status = fields.Enum(MatchStatus, by_value=True)
+    match_note = fields.String(allow_none=True)
+    image_type = fields.Enum(ImageType, by_value=True)
+    modality = fields.String()
+    teeth = fields.List(fields.String())
+    laterality = fields.String(allow_none=True)
+    acquired_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+    rows = fields.Integer()
+    columns = fields.Integer()
+    frames = fields.Integer()
+    version = fields.Integer()
+    renditions = fields.List(fields.Nested(RenditionLinkSchema))
+
+
+class ImageSchema(ImageSummarySchema):
+    """One image: metadata, compression figures, URLs of every rendition and of the original."""
+
+    sop_instance_uid = fields.String()
+    study_id = fields.UUID()
+    series_id = fields.UUID()
+    machine_id = fields.UUID(allow_none=True)
+    location_id = fields.UUID(allow_none=True)
+    dicom_patient_id = fields.String(allow_none=True)
+    dicom_patient_name = fields.String(allow_none=True)
+    bits_stored = fields.Integer()
+    photometric = fields.String()
+    original_transfer_syntax = fields.String()
+    original_bytes = fields.Integer()
+    pixel_bytes = fields.Integer()
+    archive_bytes = fields.Integer()
+    archive_transfer_syntax = fields.String()
+    download_url = fields.String(
+        allow_none=True, metadata={"description": "archived DICOM; clinical roles only"}
+    )
+
+
+class ImageQuerySchema(Schema):
+    """Filters of a patient's image list."""
+
+    image_type = fields.Enum(ImageType, by_value=True)
+    acquired_from = fields.Date()
+    acquired_to = fields.Date()
+
+
+class AssignSchema(Schema):
+    """The patient an inbox image belongs to."""
+
+    patient_id = fields.UUID(required=True)

@@ -1,0 +1,314 @@
+"""Recording processed instances and serving image metadata with short-lived URLs."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bitewing.core.accounts.models import Role
+from bitewing.core.audit import services as audit
+from bitewing.core.auth.actor import STAFF_ROLES, Actor, system_actor
+from bitewing.core.db.paging import Page, paginate
+from bitewing.core.db.session import UnitOfWork
+from bitewing.core.errors import NotFound
+from bitewing.core.images.matching import match_patient
+from bitewing.core.images.models import Image, MatchStatus, Rendition, Series, Study
+from bitewing.core.images.types import ImageType
+from bitewing.core.imaging.pipeline import ProcessedInstance
+from bitewing.core.ingest.models import IngestRecord
+from bitewing.core.patients.models import Patient
+from bitewing.core.plugins import ObjectStore, StoredObject
+from bitewing.core.tenancy.models import Location
+
+DOWNLOAD_ROLES = frozenset({Role.OWNER, Role.DENTIST, Role.HYGIENIST})
+
+
+def _study(
+    uow: UnitOfWork, record: IngestRecord, processed: ProcessedInstance, patient_id: uuid.UUID | None
+) -> Study:
+    facts = processed.facts
+    study = uow.session.scalar(select(Study).where(Study.study_instance_uid == facts.study_instance_uid))
+    if study is None:
+        acquired = facts.acquisition_datetime
+        study = Study(
+            id=uuid.uuid4(),
+            tenant_id=record.tenant_id,
+            study_instance_uid=facts.study_instance_uid,
+            patient_id=patient_id,
+            study_date=acquired.date() if acquired else None,
+            description=(facts.study_description or None) and facts.study_description[:200],
+        )
+        uow.session.add(study)
+        uow.session.flush()
+    return study
+
+
+def _series(uow: UnitOfWork, study: Study, processed: ProcessedInstance) -> Series:
+    facts = processed.facts
+    series = uow.session.scalar(select(Series).where(Series.series_instance_uid == facts.series_instance_uid))
+    if series is None:
+        series = Series(
+            id=uuid.uuid4(),
+            tenant_id=study.tenant_id,
+            study_id=study.id,
+            series_instance_uid=facts.series_instance_uid,
+            modality=facts.modality or "OT",
+            description=(facts.series_description or None) and facts.series_description[:200],
+        )
+        uow.session.add(series)
+        uow.session.flush()
+    return series
+
+
+def _aware_acquisition(uow: UnitOfWork, record: IngestRecord, moment: datetime | None) -> datetime | None:
+    """DICOM times are local to the machine: read them in the location's time zone (UTC when unknown)."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    location = uow.session.get(Location, record.location_id) if record.location_id else None
+    return moment.replace(tzinfo=ZoneInfo(location.time_zone) if location else UTC)
+
+
+def record_image(
+    uow: UnitOfWork,
+    record: IngestRecord,
+    processed: ProcessedInstance,
+    archive: StoredObject,
+    renditions: dict[str, StoredObject],
+) -> Image | None:
+    """Add the image rows for a processed instance; None when the same content is already held.
+
+    The same SOP Instance UID with different content becomes a new version; earlier versions are marked
+    superseded and the change is audited.
+    """
+    facts = processed.facts
+    versions = uow.session.scalars(
+        select(Image).where(Image.sop_instance_uid == facts.sop_instance_uid).order_by(Image.version)
+    ).all()
+    if any(v.original_sha256 == record.sha256 for v in versions):
+        return None
+    match = match_patient(uow, facts)
+    study = _study(uow, record, processed, match.patient_id)
+    series = _series(uow, study, processed)
+    image = Image(
+        id=uuid.uuid4(),
+        tenant_id=record.tenant_id,
+        study_id=study.id,
+        series_id=series.id,
+        patient_id=match.patient_id,
+        match_status=match.status,
+        match_note=match.note,
+        sop_instance_uid=facts.sop_instance_uid,
+        sop_class_uid=facts.sop_class_uid,
+        version=(versions[-1].version + 1) if versions else 1,
+        modality=facts.modality or "OT",
+        image_type=ImageType(facts.image_type),
+        teeth=list(facts.teeth),
+        laterality=facts.laterality or None,
+        acquired_at=_aware_acquisition(uow, record, facts.acquisition_datetime),
+        machine_id=record.machine_id,
+        location_id=record.location_id,
+        dicom_patient_id=facts.patient_id[:64] or None,
+        dicom_patient_name=facts.patient_name[:200] or None,
+        dicom_birth_date=facts.patient_birth_date,
+        rows=facts.rows,
+        columns=facts.columns,
+        frames=facts.frames,
+        bits_stored=facts.bits_stored,
+        photometric=facts.photometric[:16],
+        original_transfer_syntax=facts.transfer_syntax_uid,
+        original_bytes=record.size,
+        original_sha256=record.sha256,
+        pixel_bytes=processed.original_pixel_bytes,
+        archive_key=archive.key,
+        archive_bytes=archive.size,
+        archive_sha256=archive.sha256,
+        archive_transfer_syntax=processed.archive_transfer_syntax,
+        ingest_id=record.id,
+    )
+    for rendition in processed.renditions:
+        stored = renditions[rendition.name]
+        image.renditions.append(
+            Rendition(
+                id=uuid.uuid4(),
+                tenant_id=record.tenant_id,
+                name=rendition.name,
+                key=stored.key,
+                content_type=rendition.content_type,
+                format=rendition.format,
+                quality=rendition.quality,
+                width=rendition.width,
+                height=rendition.height,
+                bytes=stored.size,
+            )
+        )
+    uow.session.add(image)
+    for previous in versions:
+        previous.superseded = True
+    if versions:
+        audit.record(
+            uow,
+            system_actor(record.tenant_id, "ingest"),
+            "image.new_version",
+            "image",
+            image.id,
+            patient_id=match.patient_id,
+            details={"version": image.version, "previous": str(versions[-1].id)},
+        )
+    uow.session.flush()
+    return image
+
+
+@dataclass(frozen=True)
+class RenditionLink:
+    """A rendition with a URL that expires."""
+
+    name: str
+    url: str
+    width: int
+    height: int
+    bytes: int
+    content_type: str
+
+
+@dataclass(frozen=True)
+class ImageView:
+    """An image's metadata with freshly issued URLs."""
+
+    image: Image
+    renditions: list[RenditionLink]
+    download_url: str | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.image, name)
+
+
+def _links(store: ObjectStore, image: Image, names: set[str], expires_in: int) -> list[RenditionLink]:
+    return [
+        RenditionLink(r.name, store.presign(r.key, expires_in), r.width, r.height, r.bytes, r.content_type)
+        for r in image.renditions
+        if r.name in names
+    ]
+
+
+def list_patient_images(
+    uow: UnitOfWork,
+    actor: Actor,
+    store: ObjectStore,
+    patient_id: uuid.UUID,
+    *,
+    image_type: ImageType | None = None,
+    acquired_from: date | None = None,
+    acquired_to: date | None = None,
+    page: int = 1,
+    per_page: int = 50,
+    expires_in: int = 300,
+) -> Page[ImageView]:
+    """A patient's current images, newest first, each with its thumbnail URL (two queries per page)."""
+    actor.require(STAFF_ROLES)
+    if uow.session.scalar(select(Patient.id).where(Patient.id == patient_id)) is None:
+        raise NotFound("no such patient")
+    statement = (
+        select(Image)
+        .where(Image.patient_id == patient_id, Image.superseded.is_(False))
+        .order_by(Image.acquired_at.desc().nulls_last(), Image.created_at.desc(), Image.id)
+    )
+    if image_type:
+        statement = statement.where(Image.image_type == image_type)
+    if acquired_from:
+        statement = statement.where(Image.acquired_at >= datetime.combine(acquired_from, datetime.min.time()))
+    if acquired_to:
+        statement = statement.where(Image.acquired_at < datetime.combine(acquired_to, datetime.max.time()))
+    result = paginate(uow, statement, page, per_page)
+    audit.record(
+        uow,
+        actor,
+        "image.list",
+        "patient",
+        patient_id,
+        patient_id=patient_id,
+        details={"returned": [str(i.id) for i in result.items]},
+    )
+    uow.commit()
+    views = [ImageView(i, _links(store, i, {"thumbnail"}, expires_in)) for i in result.items]
+    return Page(items=views, total=result.total)
+
+
+def get_image(
+    uow: UnitOfWork, actor: Actor, store: ObjectStore, image_id: uuid.UUID, *, expires_in: int = 300
+) -> ImageView:
+    """One image with thumbnail, preview and full URLs, plus the original download for clinical roles."""
+    actor.require(STAFF_ROLES)
+    image = _get(uow, image_id)
+    audit.record(uow, actor, "image.read", "image", image.id, patient_id=image.patient_id)
+    uow.commit()
+    download = (
+        store.presign(image.archive_key, expires_in)
+        if actor.role in DOWNLOAD_ROLES or actor.kind == "system"
+        else None
+    )
+    return ImageView(image, _links(store, image, {"thumbnail", "preview", "full"}, expires_in), download)
+
+
+def download_original(
+    uow: UnitOfWork, actor: Actor, store: ObjectStore, image_id: uuid.UUID, *, expires_in: int = 300
+) -> str:
+    """A short-lived URL of the archived DICOM (clinical roles); the download is audited."""
+    actor.require(DOWNLOAD_ROLES)
+    image = _get(uow, image_id)
+    audit.record(uow, actor, "image.download", "image", image.id, patient_id=image.patient_id)
+    uow.commit()
+    return store.presign(image.archive_key, expires_in)
+
+
+def _get(uow: UnitOfWork, image_id: uuid.UUID) -> Image:
+    image = uow.session.scalar(select(Image).where(Image.id == image_id))
+    if image is None:
+        raise NotFound("no such image")
+    return image
+
+
+def list_unmatched(
+    uow: UnitOfWork, actor: Actor, store: ObjectStore, *, page: int = 1, per_page: int = 50
+) -> Page[ImageView]:
+    """The inbox: images waiting for staff to choose their patient, oldest first."""
+    actor.require(STAFF_ROLES)
+    statement = (
+        select(Image)
+        .where(Image.patient_id.is_(None), Image.superseded.is_(False))
+        .order_by(Image.created_at, Image.id)
+    )
+    result = paginate(uow, statement, page, per_page)
+    audit.record(uow, actor, "image.inbox", "image", details={"returned": [str(i.id) for i in result.items]})
+    uow.commit()
+    return Page([ImageView(i, _links(store, i, {"thumbnail"}, 300)) for i in result.items], result.total)
+
+
+def assign_patient(uow: UnitOfWork, actor: Actor, image_id: uuid.UUID, patient_id: uuid.UUID) -> Image:
+    """Resolve an inbox image (or correct a match): tie it, and its study, to a patient of the tenant."""
+    actor.require(STAFF_ROLES)
+    image = _get(uow, image_id)
+    if uow.session.scalar(select(Patient.id).where(Patient.id == patient_id)) is None:
+        raise NotFound("no such patient")
+    previous = image.patient_id
+    image.patient_id = patient_id
+    image.match_status = MatchStatus.MANUAL
+    image.match_note = f"assigned by {actor.name or actor.kind}"
+    study = uow.session.get(Study, image.study_id)
+    if study is not None and study.patient_id is None:
+        study.patient_id = patient_id
+    audit.record(
+        uow,
+        actor,
+        "image.assign",
+        "image",
+        image.id,
+        patient_id=patient_id,
+        details={"previous_patient": str(previous) if previous else None},
+    )
+    uow.commit()
+    return image

@@ -1,0 +1,1 @@
+"""Receiving DICOM durably (spool, then acknowledge) and processing it into images."""

@@ -1,0 +1,154 @@
+"""The three doors' common entrance: validate, spool durably, commit the ingest record, then acknowledge."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from bitewing.core.db.base import utcnow
+from bitewing.core.db.paging import Page, paginate
+from bitewing.core.db.session import UnitOfWork
+from bitewing.core.imaging.validate import InvalidInstance, parse_instance
+from bitewing.core.ingest.models import IngestRecord, IngestSource, IngestStatus
+from bitewing.core.plugins.storage import sha256_hex
+from bitewing.core.runtime import Runtime
+from bitewing.core.storage.keys import spool_key
+
+log = logging.getLogger(__name__)
+
+LIVE_STATUSES = (IngestStatus.RECEIVED, IngestStatus.PROCESSED)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where an instance came from: the door, and the machine, location and peer when known."""
+
+    source: IngestSource
+    machine_id: uuid.UUID | None = None
+    location_id: uuid.UUID | None = None
+    calling_ae: str | None = None
+    remote_addr: str | None = None
+    filename: str | None = None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The answer to a sender: accepted (durable), duplicate (already held) or rejected (with reason)."""
+
+    status: IngestStatus
+    ingest_id: uuid.UUID | None
+    sop_instance_uid: str | None
+    reason: str | None = None
+    message: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (IngestStatus.RECEIVED, IngestStatus.DUPLICATE)
+
+
+def _record(uow: UnitOfWork, tenant_id: uuid.UUID, origin: Origin, **fields: object) -> IngestRecord:
+    record = IngestRecord(
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        source=origin.source,
+        machine_id=origin.machine_id,
+        location_id=origin.location_id,
+        calling_ae=origin.calling_ae,
+        remote_addr=origin.remote_addr,
+        filename=(origin.filename or "")[-300:] or None,
+        received_at=utcnow(),
+        **fields,
+    )
+    uow.session.add(record)
+    return record
+
+
+def receive_instance(runtime: Runtime, tenant_id: uuid.UUID, data: bytes, origin: Origin) -> Receipt:
+    """Accept one DICOM instance for `tenant_id`.
+
+    Bad input is rejected with a reason (and listed among the ingest errors) and nothing is stored. A
+    re-sent identical instance is a no-op. Otherwise the bytes are written to the object store and the
+    ingest record committed *before* this returns, so an acknowledgement always means durable; then a
+    processing job is queued (a lost job is re-queued by the sweeper from the record).
+    """
+    digest = sha256_hex(data)
+    try:
+        sop_instance_uid = str(parse_instance(data).SOPInstanceUID)
+    except InvalidInstance as exc:
+        with runtime.db.unit_of_work(tenant_id) as uow:
+            record = _record(
+                uow,
+                tenant_id,
+                origin,
+                status=IngestStatus.REJECTED,
+                sha256=digest,
+                size=len(data),
+                error_reason=exc.reason,
+                error_message=str(exc)[:500],
+            )
+            uow.commit()
+        return Receipt(IngestStatus.REJECTED, record.id, None, exc.reason, str(exc))
+    with runtime.db.unit_of_work(tenant_id) as uow:
+        existing = uow.session.scalar(
+            select(IngestRecord.id).where(
+                IngestRecord.sop_instance_uid == sop_instance_uid,
+                IngestRecord.sha256 == digest,
+                IngestRecord.status.in_(LIVE_STATUSES),
+            )
+        )
+    if existing is not None:
+        return Receipt(IngestStatus.DUPLICATE, existing, sop_instance_uid)
+    key = spool_key(tenant_id)
+    runtime.object_store.put(key, data, "application/dicom")
+    try:
+        with runtime.db.unit_of_work(tenant_id) as uow:
+            record = _record(
+                uow,
+                tenant_id,
+                origin,
+                status=IngestStatus.RECEIVED,
+                sop_instance_uid=sop_instance_uid,
+                sha256=digest,
+                size=len(data),
+                spool_key=key,
+            )
+            uow.commit()
+    except Exception:
+        runtime.object_store.delete(key)
+        raise
+    enqueue_processing(runtime, tenant_id, record.id)
+    return Receipt(IngestStatus.RECEIVED, record.id, sop_instance_uid)
+
+
+def enqueue_processing(runtime: Runtime, tenant_id: uuid.UUID, ingest_id: uuid.UUID) -> None:
+    """Queue the processing job; a failure to queue is logged, not raised (the record is already durable)."""
+    from bitewing.core.ingest.processing import process_ingest
+
+    try:
+        runtime.jobs.enqueue(process_ingest, tenant_id=str(tenant_id), ingest_id=str(ingest_id))
+    except Exception:
+        log.exception("could not queue processing of ingest %s; the sweeper will retry", ingest_id)
+
+
+def list_records(
+    uow: UnitOfWork,
+    *,
+    status: IngestStatus | None = None,
+    source: IngestSource | None = None,
+    since: datetime | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> Page[IngestRecord]:
+    """Ingest records newest first; ``status=rejected`` is the ingest-errors list."""
+    statement = select(IngestRecord).order_by(IngestRecord.received_at.desc(), IngestRecord.id)
+    if status:
+        statement = statement.where(IngestRecord.status == status)
+    if source:
+        statement = statement.where(IngestRecord.source == source)
+    if since:
+        statement = statement.where(IngestRecord.received_at >= since)
+    return paginate(uow, statement, page, per_page)
