@@ -21,7 +21,11 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @schema.parametrize()
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_openapi_spec(case: Any, owner: Any) -> None:
-    case.call_and_validate(headers=owner.headers)
+    excluded = []
+    if case.operation.path.endswith("/uploads"):
+        # The schema can say "a file" but not "a DICOM file": a schema-valid PNG is rightly refused (422).
+        excluded.append(schemathesis.checks.positive_data_acceptance)
+    case.call_and_validate(headers=owner.headers, excluded_checks=excluded)
 
 
 def test_spec_documents_every_resource(app: Flask) -> None:
