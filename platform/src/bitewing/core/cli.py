@@ -14,7 +14,9 @@ from bitewing.core.accounts.models import Role
 from bitewing.core.auth.actor import system_actor
 from bitewing.core.config import ConfigError, Settings, load_settings
 from bitewing.core.db import migrations
+from bitewing.core.devices import services as devices
 from bitewing.core.errors import DomainError
+from bitewing.core.images.types import ImageType
 from bitewing.core.runtime import Runtime, build_runtime
 from bitewing.core.tenancy import services as tenancy
 from bitewing.core.tenancy.models import Region, StoragePreference
@@ -109,6 +111,84 @@ def location_add(ctx: click.Context, slug: str, time_zone: str, storage: str, na
         )
         click.echo(f"added location {created.name!r}")
         click.echo(str(created.id))
+
+
+@main.group()
+def machine() -> None:
+    """X-ray machines (DICOM senders)."""
+
+
+@machine.command("add")
+@click.option("--tenant", "slug", required=True, help="Tenant slug.")
+@click.option("--location", "location_name", required=True, help="Location name.")
+@click.option("--ae-title", required=True, help="Calling AE title the machine sends with.")
+@click.option("--name", default=None, help="Display name (default: the AE title).")
+@click.option("--image-type", type=click.Choice([t.value for t in ImageType]), default=None)
+@click.option("--allow-ip", "allowed_ips", multiple=True, help="Source IP or network allowed (repeatable).")
+@click.pass_context
+def machine_add(
+    ctx: click.Context,
+    slug: str,
+    location_name: str,
+    ae_title: str,
+    name: str | None,
+    image_type: str | None,
+    allowed_ips: tuple[str, ...],
+) -> None:
+    """Register an X-ray machine at a location; prints its id."""
+    with _tenant_uow(ctx, slug) as (uow, actor):
+        location = tenancy.location_by_name(uow, location_name)
+        created = devices.add_machine(
+            uow,
+            actor,
+            location_id=location.id,
+            name=name or ae_title,
+            ae_title=ae_title,
+            default_image_type=ImageType(image_type) if image_type else None,
+            allowed_ips=list(allowed_ips),
+        )
+        click.echo(f"registered {created.ae_title} at {location.name}")
+        click.echo(str(created.id))
+
+
+@main.command("dicom-listener")
+@click.option("--host", default="0.0.0.0", show_default=True)  # noqa: S104 (a DICOM listener serves the LAN)
+@click.option("--port", type=int, default=None, help="Default: BITEWING_DICOM_PORT (11112).")
+@click.pass_context
+def dicom_listener(ctx: click.Context, host: str, port: int | None) -> None:
+    """Receive DICOM C-STORE from registered X-ray machines (and answer C-ECHO)."""
+    from bitewing.core.dicom.listener import serve_forever
+
+    with _runtime(ctx) as runtime:
+        serve_forever(runtime, host=host, port=port or runtime.settings.dicom_port)
+
+
+@main.command("ingest")
+@click.option("--tenant", "slug", required=True, help="Tenant slug.")
+@click.option("--location", "location_name", default=None, help="Location the images belong to.")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.pass_context
+def ingest_command(ctx: click.Context, slug: str, location_name: str | None, paths: tuple[Path, ...]) -> None:
+    """Import DICOM files, folders and .zip archives (a practice moving in). Safe to re-run."""
+    from bitewing.core.ingest.importer import import_paths, iter_sources
+
+    with _runtime(ctx) as runtime:
+        with runtime.db.unit_of_work() as lookup:
+            tenant_id = tenancy.tenant_by_slug(lookup, slug).id
+        location_id = None
+        if location_name:
+            with runtime.db.unit_of_work(tenant_id) as uow:
+                location_id = tenancy.location_by_name(uow, location_name).id
+        total = sum(1 for _ in iter_sources(paths))
+        with click.progressbar(
+            length=total, label=f"importing {total} files", show_pos=True, err=True
+        ) as bar:
+            summary = import_paths(
+                runtime, tenant_id, iter_sources(paths), location_id=location_id, progress=bar.update
+            )
+    click.echo(summary.describe())
+    if summary.rejected and not summary.imported and not summary.duplicates:
+        ctx.exit(1)
 
 
 @main.group()
