@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -17,6 +18,7 @@ from bitewing.core.db import migrations
 from bitewing.core.devices import services as devices
 from bitewing.core.errors import DomainError
 from bitewing.core.images.types import ImageType
+from bitewing.core.jobs.runners import InProcessRunner
 from bitewing.core.runtime import Runtime, build_runtime
 from bitewing.core.tenancy import services as tenancy
 from bitewing.core.tenancy.models import Region, StoragePreference
@@ -189,6 +191,22 @@ def ingest_command(ctx: click.Context, slug: str, location_name: str | None, pat
     click.echo(summary.describe())
     if summary.rejected and not summary.imported and not summary.duplicates:
         ctx.exit(1)
+
+
+@main.command()
+@click.option(
+    "--older-than", default=300, show_default=True, help="Seconds a record may wait before re-queueing."
+)
+@click.pass_context
+def sweep(ctx: click.Context, older_than: int) -> None:
+    """Re-queue received instances whose processing job was lost (run periodically, e.g. a CronJob)."""
+    from bitewing.core.ingest.sweeper import requeue_stale_ingests
+
+    with _runtime(ctx) as runtime:
+        count = requeue_stale_ingests(runtime, timedelta(seconds=older_than))
+        if isinstance(runtime.jobs, InProcessRunner):
+            runtime.jobs.drain()
+    click.echo(f"re-queued {count} received instance(s)")
 
 
 @main.group()

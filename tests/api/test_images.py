@@ -1,0 +1,184 @@
+"""From a received instance to a patient's images with expiring URLs; matching, the inbox, versions."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from sqlalchemy import event
+
+from bitewing.core.imaging import synthetic
+from tests.api.helpers import assert_problem
+from tests.api.imaging_helpers import register_patient, send
+
+AMELIA = {"patient_id": "CH-1", "patient_name": "Chen^Amelia", "birth_date": "19860314"}
+
+
+def _images(client: Any, patient_id: str, query: str = "") -> list[dict[str, Any]]:
+    response = client.get(f"/api/v1/patients/{patient_id}/images{query}")
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_received_images_appear_with_thumbnail_urls_newest_first(owner: Any, runtime: Any) -> None:
+    patient = register_patient(owner)
+    send(runtime, owner.tenant_id, "panoramic", **AMELIA)
+    send(runtime, owner.tenant_id, "bitewing", seed=1, **AMELIA)
+    images = _images(owner, patient["id"])
+    assert sorted(i["image_type"] for i in images) == ["bitewing", "panoramic"]
+    assert all(i["match_status"] == "matched" for i in images)
+    for image in images:
+        (thumb,) = image["renditions"]
+        assert thumb["name"] == "thumbnail"
+        assert max(thumb["width"], thumb["height"]) <= 200
+        fetched = owner.client.get(thumb["url"])
+        assert fetched.status_code == 200
+        assert fetched.mimetype == "image/jpeg"
+        assert fetched.headers["Referrer-Policy"] == "no-referrer"
+    assert _images(owner, patient["id"], "?image_type=panoramic")[0]["image_type"] == "panoramic"
+
+
+def test_one_image_has_every_rendition_and_the_compression_figures(owner: Any, runtime: Any) -> None:
+    patient = register_patient(owner)
+    send(runtime, owner.tenant_id, "panoramic", **AMELIA)
+    (summary,) = _images(owner, patient["id"])
+    image = owner.get(f"/api/v1/images/{summary['id']}").get_json()
+    sizes = {r["name"]: max(r["width"], r["height"]) for r in image["renditions"]}
+    assert sizes["thumbnail"] <= 200
+    assert sizes["preview"] <= 800
+    assert sizes["full"] == max(image["rows"], image["columns"])
+    rendition_bytes = sum(r["bytes"] for r in image["renditions"])
+    assert rendition_bytes <= 0.10 * image["pixel_bytes"]
+    assert image["archive_bytes"] < image["original_bytes"]
+    assert image["download_url"]
+    assert owner.client.get(image["download_url"]).status_code == 200
+
+
+def test_urls_expire_and_cannot_be_forged(owner: Any, runtime: Any) -> None:
+    patient = register_patient(owner)
+    send(runtime, owner.tenant_id, **AMELIA)
+    url = _images(owner, patient["id"])[0]["renditions"][0]["url"]
+    store = runtime.object_store
+    expired = store.presign(store.resolve_signed(url.rsplit("/", 1)[1]), -1)
+    assert owner.client.get(expired).status_code == 404
+    assert owner.client.get(url[:-3] + "abc").status_code == 404
+
+
+def test_unknown_patient_waits_in_the_inbox_until_assigned(owner: Any, runtime: Any) -> None:
+    send(runtime, owner.tenant_id, patient_id="NOBODY", patient_name="Nobody^Known", birth_date="20000101")
+    inbox = owner.get("/api/v1/images/unmatched").get_json()
+    assert [i["match_status"] for i in inbox] == ["unmatched"]
+    patient = register_patient(owner, chart_number="CH-9")
+    assigned = owner.request(
+        "PUT", f"/api/v1/images/{inbox[0]['id']}/patient", json={"patient_id": patient["id"]}
+    )
+    assert assigned.status_code == 200
+    assert assigned.get_json()["match_status"] == "manual"
+    assert owner.get("/api/v1/images/unmatched").get_json() == []
+    assert len(_images(owner, patient["id"])) == 1
+
+
+def test_chart_number_with_another_birth_date_is_a_conflict_not_a_guess(owner: Any, runtime: Any) -> None:
+    patient = register_patient(owner)
+    send(runtime, owner.tenant_id, patient_id="CH-1", patient_name="Chen^Amelia", birth_date="19990101")
+    assert _images(owner, patient["id"]) == []
+    assert owner.get("/api/v1/images/unmatched").get_json()[0]["match_status"] == "conflict"
+
+
+def test_name_and_birth_date_match_when_the_chart_number_is_unknown(owner: Any, runtime: Any) -> None:
+    patient = register_patient(owner)
+    send(runtime, owner.tenant_id, patient_id="OTHER-ID", patient_name="CHEN^AMELIA", birth_date="19860314")
+    assert [i["match_status"] for i in _images(owner, patient["id"])] == ["matched"]
+
+
+def test_images_never_match_another_tenants_patient(owner: Any, other_owner: Any, runtime: Any) -> None:
+    theirs = register_patient(other_owner)
+    send(runtime, owner.tenant_id, **AMELIA)
+    assert _images(other_owner, theirs["id"]) == []
+    assert_problem(owner.get(f"/api/v1/patients/{theirs['id']}/images"), 404)
+    mine = owner.get("/api/v1/images/unmatched").get_json()
+    assert len(mine) == 1
+    assert_problem(other_owner.get(f"/api/v1/images/{mine[0]['id']}"), 404)
+    assert_problem(
+        other_owner.request(
+            "PUT", f"/api/v1/images/{mine[0]['id']}/patient", json={"patient_id": theirs["id"]}
+        ),
+        404,
+    )
+
+
+def test_same_instance_twice_is_a_no_op_and_changed_content_is_a_new_version(
+    owner: Any, runtime: Any
+) -> None:
+    from bitewing.core.ingest.models import IngestSource
+    from bitewing.core.ingest.services import Origin, receive_instance
+
+    patient = register_patient(owner)
+    ds = synthetic.make_instance("periapical", **AMELIA)
+    first = receive_instance(runtime, owner.tenant_id, synthetic.to_bytes(ds), Origin(IngestSource.UPLOAD))
+    again = receive_instance(runtime, owner.tenant_id, synthetic.to_bytes(ds), Origin(IngestSource.UPLOAD))
+    runtime.jobs.drain()
+    assert (first.status, again.status) == ("received", "duplicate")
+    ds.InstitutionName = "Corrected"
+    changed = receive_instance(runtime, owner.tenant_id, synthetic.to_bytes(ds), Origin(IngestSource.UPLOAD))
+    runtime.jobs.drain()
+    assert changed.status == "received"
+    (current,) = _images(owner, patient["id"])
+    assert current["version"] == 2
+    versions = owner.get("/api/v1/audit-events?action=image.new_version").get_json()
+    assert versions[0]["entity_id"] == current["id"]
+
+
+def test_upload_endpoint_answers_per_file_and_lists_rejections(owner: Any, runtime: Any) -> None:
+    register_patient(owner)
+    good = synthetic.to_bytes(synthetic.make_instance("bitewing", **AMELIA))
+    truncated = good[: len(good) // 2]
+    response = owner.post(
+        "/api/v1/ingest/uploads",
+        data={"files": [(io.BytesIO(good), "good.dcm"), (io.BytesIO(truncated), "half.dcm")]},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200
+    assert [r["status"] for r in response.get_json()] == ["received", "rejected"]
+    runtime.jobs.drain()
+    errors = owner.get("/api/v1/ingest?status=rejected").get_json()
+    assert [(e["filename"], e["error_reason"]) for e in errors] == [("half.dcm", "truncated")]
+    only_bad = owner.post(
+        "/api/v1/ingest/uploads",
+        data={"files": [(io.BytesIO(b"not dicom"), "x.txt")]},
+        content_type="multipart/form-data",
+    )
+    assert assert_problem(only_bad, 422)["errors"]["x.txt"]
+
+
+def _queries_listing(owner: Any, runtime: Any, patient_id: str, expected: int) -> int:
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(runtime.db.engine, "before_cursor_execute", count)
+    try:
+        assert len(_images(owner, patient_id, "?page_size=50")) == expected
+    finally:
+        event.remove(runtime.db.engine, "before_cursor_execute", count)
+    return len(statements)
+
+
+def test_image_list_query_count_does_not_grow_with_images(owner: Any, runtime: Any) -> None:
+    patient = register_patient(owner)
+    for seed in range(2):
+        send(runtime, owner.tenant_id, "intraoral", seed=seed, **AMELIA)
+    few = _queries_listing(owner, runtime, patient["id"], 2)
+    for seed in range(2, 12):
+        send(runtime, owner.tenant_id, "intraoral", seed=seed, **AMELIA)
+    assert _queries_listing(owner, runtime, patient["id"], 12) == few
+
+
+def test_viewing_and_downloading_images_is_audited(owner: Any, runtime: Any) -> None:
+    patient = register_patient(owner)
+    send(runtime, owner.tenant_id, **AMELIA)
+    image_id = _images(owner, patient["id"])[0]["id"]
+    owner.get(f"/api/v1/images/{image_id}")
+    actions = [e["action"] for e in owner.get(f"/api/v1/audit-events?patient_id={patient['id']}").get_json()]
+    assert actions[:2] == ["image.read", "image.list"]
