@@ -32,7 +32,9 @@ def test_sweeper_requeues_received_instances_whose_job_was_lost(owner: Any, runt
     runtime.__dict__["jobs"] = LosingRunner()
     try:
         data = synthetic.to_bytes(
-            synthetic.make_instance("bitewing", patient_id="CH-1", birth_date="19860314")
+            synthetic.make_instance(
+                "bitewing", patient_id="CH-1", patient_name="Chen^Amelia", birth_date="19860314"
+            )
         )
         receipt = receive_instance(runtime, owner.tenant_id, data, Origin(IngestSource.UPLOAD))
         assert receipt.status == "received"
