@@ -1,8 +1,8 @@
 """Alembic environment: the URL comes from the caller (`bitewing db upgrade`) or BITEWING_DATABASE_URL."""
 
+from alembic import context
 from sqlalchemy import create_engine
 
-from alembic import context
 from bitewing.core.config import load_settings
 from bitewing.core.db.base import UTCDateTime
 from bitewing.core.db.models import metadata

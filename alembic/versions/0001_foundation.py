@@ -8,8 +8,8 @@ Create Date: 2026-11-27 23:18:05.927788
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-
 from alembic import op
+
 from bitewing.core.db import rls
 
 revision: str = "0001"

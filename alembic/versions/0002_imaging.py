@@ -8,8 +8,8 @@ Create Date: 2026-11-27 23:37:47.882659
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-
 from alembic import op
+
 from bitewing.core.db import rls
 
 revision: str = "0002"

@@ -11,15 +11,18 @@ from bitewing.core.ingest.services import Origin, Receipt, receive_instance
 
 
 def send(
-    runtime: Any, tenant_id: uuid.UUID, kind: str = "intraoral", *, seed: int = 0, **attributes: Any
+    runtime: Any,
+    tenant_id: uuid.UUID,
+    kind: str = "intraoral",
+    *,
+    seed: int = 0,
+    location_id: Any = None,
+    **attributes: Any,
 ) -> Receipt:
-    """Receive one synthetic image (as an upload would) and wait for its processing."""
-    receipt = receive_instance(
-        runtime,
-        tenant_id,
-        synthetic.to_bytes(synthetic.make_instance(kind, seed=seed, **attributes)),
-        Origin(IngestSource.UPLOAD),
-    )
+    """Receive one synthetic image (as an upload at `location_id` would) and wait for its processing."""
+    data = synthetic.to_bytes(synthetic.make_instance(kind, seed=seed, **attributes))
+    origin = Origin(IngestSource.UPLOAD, location_id=uuid.UUID(str(location_id)) if location_id else None)
+    receipt = receive_instance(runtime, tenant_id, data, origin)
     runtime.jobs.drain()
     return receipt
 

@@ -199,14 +199,14 @@ def ingest_command(ctx: click.Context, slug: str, location_name: str | None, pat
 )
 @click.pass_context
 def sweep(ctx: click.Context, older_than: int) -> None:
-    """Re-queue received instances whose processing job was lost (run periodically, e.g. a CronJob)."""
-    from bitewing.core.ingest.sweeper import requeue_stale_ingests
+    """Queue lost processing jobs and due delivery retries once (workers also sweep every 15 s)."""
+    from bitewing.core.jobs.sweep import sweep_once
 
     with _runtime(ctx) as runtime:
-        count = requeue_stale_ingests(runtime, timedelta(seconds=older_than))
+        result = sweep_once(runtime, ingest_older_than=timedelta(seconds=older_than))
         if isinstance(runtime.jobs, InProcessRunner):
             runtime.jobs.drain()
-    click.echo(f"re-queued {count} received instance(s)")
+    click.echo(f"queued {result.ingests} received instance(s) and {result.deliveries} delivery(ies)")
 
 
 @main.group()

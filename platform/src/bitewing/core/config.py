@@ -44,6 +44,10 @@ class Settings:
     max_upload_mb: int = 512
     max_json_kb: int = 256
     url_expiry_seconds: int = 300
+    delivery_max_attempts: int = 8
+    delivery_backoff_seconds: int = 10
+    delivery_backoff_cap_seconds: int = 3600
+    delivery_lease_seconds: int = 600
     public_url: str = "http://127.0.0.1:5000"
     log_json: bool = False
     testing: bool = False

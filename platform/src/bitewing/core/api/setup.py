@@ -13,11 +13,13 @@ from bitewing.core.accounts.api import login_blp, session_blp, tokens_blp, users
 from bitewing.core.api.schemas import ProblemSchema
 from bitewing.core.audit.api import blp as audit_blp
 from bitewing.core.config import Settings
+from bitewing.core.deliveries.api import blp as deliveries_blp
 from bitewing.core.devices.api import blp as machines_blp
 from bitewing.core.images.api import blp as images_blp
 from bitewing.core.images.api import patient_images_blp
 from bitewing.core.ingest.api import blp as ingest_blp
 from bitewing.core.patients.api import blp as patients_blp
+from bitewing.core.routing.api import dry_run_blp, rules_blp, targets_blp, types_blp
 from bitewing.core.tenancy.api import blp as locations_blp
 
 API_PREFIX = "/api/v1"
@@ -31,6 +33,11 @@ RESOURCE_BLUEPRINTS = (
     patient_images_blp,
     images_blp,
     ingest_blp,
+    types_blp,
+    targets_blp,
+    rules_blp,
+    dry_run_blp,
+    deliveries_blp,
     tokens_blp,
     audit_blp,
 )

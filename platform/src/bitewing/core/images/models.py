@@ -97,6 +97,8 @@ class Image(UuidPrimaryKey, TenantScoped, Base):
     archive_sha256: Mapped[str] = mapped_column(String(64))
     archive_transfer_syntax: Mapped[str] = mapped_column(UID)
     ingest_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("ingest_records.id", ondelete="SET NULL"))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    routed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     renditions: Mapped[list[Rendition]] = relationship(

@@ -79,6 +79,7 @@ def record_image(
     processed: ProcessedInstance,
     archive: StoredObject,
     renditions: dict[str, StoredObject],
+    attributes: dict[str, str],
 ) -> Image | None:
     """Add the image rows for a processed instance; None when the same content is already held.
 
@@ -129,6 +130,7 @@ def record_image(
         archive_sha256=archive.sha256,
         archive_transfer_syntax=processed.archive_transfer_syntax,
         ingest_id=record.id,
+        attributes=attributes,
     )
     for rendition in processed.renditions:
         stored = renditions[rendition.name]

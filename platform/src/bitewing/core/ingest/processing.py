@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from bitewing.core.db.base import utcnow
 from bitewing.core.devices.models import XrayMachine
 from bitewing.core.images import services as images
+from bitewing.core.images.attributes import routing_attributes
 from bitewing.core.images.models import Image
 from bitewing.core.imaging.pipeline import ProcessedInstance, process_instance
 from bitewing.core.imaging.validate import InvalidInstance
@@ -69,13 +70,14 @@ def process_ingest(runtime: Runtime, tenant_id: str, ingest_id: str) -> str | No
     except Exception as exc:
         _note_failure(runtime, tenant, ingest_id, exc)
         raise
+    attributes = routing_attributes(data)
     stored = _store_outputs(runtime, tenant, processed)
     with runtime.db.unit_of_work(tenant) as uow:
         record = uow.session.get(IngestRecord, uuid.UUID(ingest_id))
         if record is None or record.status != IngestStatus.RECEIVED:
             _delete(runtime, stored.keys())
             return None
-        image = images.record_image(uow, record, processed, stored.archive, stored.renditions)
+        image = images.record_image(uow, record, processed, stored.archive, stored.renditions, attributes)
         if image is None:
             record.status = IngestStatus.DUPLICATE
             _delete(runtime, stored.keys())
@@ -87,7 +89,19 @@ def process_ingest(runtime: Runtime, tenant_id: str, ingest_id: str) -> str | No
         uow.commit()
         image_id = image.id if isinstance(image, Image) else None
     runtime.object_store.delete(spool)
-    return str(image_id) if image_id else None
+    if image_id is None:
+        return None
+    _queue_routing(runtime, tenant, image_id)
+    return str(image_id)
+
+
+def _queue_routing(runtime: Runtime, tenant: uuid.UUID, image_id: uuid.UUID) -> None:
+    from bitewing.core.deliveries.services import route_image
+
+    try:
+        runtime.jobs.enqueue(route_image, tenant_id=str(tenant), image_id=str(image_id))
+    except Exception:
+        log.exception("could not queue routing of image %s", image_id)
 
 
 def _delete(runtime: Runtime, keys: list[str]) -> None:

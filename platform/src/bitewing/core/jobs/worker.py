@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Sequence
 from typing import Any
 
 from bitewing.core.jobs import QUEUES, REGISTRY
+from bitewing.core.jobs.sweep import start_periodic_sweeper
 
 _runtime: Any = None
 
@@ -18,8 +20,11 @@ def run_job(name: str, kwargs: dict[str, Any]) -> Any:
     return REGISTRY[name].func(_runtime, **kwargs)
 
 
-def work(runtime: Any, queues: Sequence[str] = QUEUES, *, burst: bool = False) -> None:
-    """Run an RQ worker on `queues` until stopped (or until empty with `burst`)."""
+def work(
+    runtime: Any, queues: Sequence[str] = QUEUES, *, burst: bool = False, sweep_seconds: float = 15
+) -> None:
+    """Run an RQ worker on `queues` until stopped (or until empty with `burst`), with the periodic sweeper
+    re-queueing lost work and due retries (every worker may sweep: the work it queues is idempotent)."""
     global _runtime
     from redis import Redis
     from rq import Queue, Worker
@@ -27,4 +32,10 @@ def work(runtime: Any, queues: Sequence[str] = QUEUES, *, burst: bool = False) -
     _runtime = runtime
     connection = Redis.from_url(runtime.settings.redis_url)
     worker = Worker([Queue(q, connection=connection) for q in queues], connection=connection)
-    worker.work(burst=burst, with_scheduler=True)
+    stop = threading.Event()
+    if not burst:
+        start_periodic_sweeper(runtime, sweep_seconds, stop)
+    try:
+        worker.work(burst=burst, with_scheduler=True)
+    finally:
+        stop.set()

@@ -16,6 +16,7 @@ from bitewing.core.plugins import PROJECT_NAME
 if TYPE_CHECKING:
     from flask import Blueprint
 
+    from bitewing.core.plugins.connectors import ConnectorType
     from bitewing.core.plugins.storage import ObjectStore
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
@@ -44,4 +45,17 @@ def bitewing_object_store_types() -> dict[str, ObjectStoreFactory]:
     All plugins' results are merged; two plugins claiming the same scheme is a start-up error.
 
     :return: a mapping of URL scheme to factory.
+    """
+
+
+@hookspec
+def bitewing_connector_types() -> list[ConnectorType]:
+    """Return the connector types this plugin provides (VNA targets, archives, sources).
+
+    Each `bitewing.core.plugins.connectors.ConnectorType` has a unique `name`, a marshmallow `config_schema`,
+    the names of its secret fields and `open(config)` returning a `Connection` with `check`,
+    `store_instance` (idempotent), `verify_instance` and optionally `poll_new_instances`.
+    Results of all plugins are merged; two types with the same name is a start-up error.
+
+    :return: a list of connector types (possibly empty).
     """

@@ -13,6 +13,7 @@ from bitewing.core.plugins import PROJECT_NAME, hookspecs
 if TYPE_CHECKING:
     from flask import Blueprint
 
+    from bitewing.core.plugins.connectors import ConnectorType
     from bitewing.core.plugins.hookspecs import ObjectStoreFactory
 
 DISABLE_AUTOLOAD_ENV = "BITEWING_DISABLE_PLUGIN_AUTOLOAD"
@@ -46,6 +47,16 @@ class Plugins:
                 merged[scheme] = factory
         return merged
 
+    def connector_types(self) -> dict[str, ConnectorType]:
+        """Connector types by name; raises `PluginConflict` on a name provided twice."""
+        merged: dict[str, ConnectorType] = {}
+        for result in self.pm.hook.bitewing_connector_types():
+            for connector_type in result:
+                if connector_type.name in merged:
+                    raise PluginConflict(f"two plugins provide the connector type {connector_type.name!r}")
+                merged[connector_type.name] = connector_type
+        return merged
+
 
 def build_plugins(extra: Iterable[object] = (), *, autoload: bool | None = None) -> Plugins:
     """Create the plugin manager: core's built-in plugins, entry-point plugins, then `extra`.
@@ -54,10 +65,12 @@ def build_plugins(extra: Iterable[object] = (), *, autoload: bool | None = None)
     ``BITEWING_DISABLE_PLUGIN_AUTOLOAD`` is set. A misspelt hook implementation fails here (``check_pending``).
     """
     from bitewing.core.storage import local
+    from bitewing.core.targets import cstore
 
     pm = pluggy.PluginManager(PROJECT_NAME)
     pm.add_hookspecs(hookspecs)
     pm.register(local, name="bitewing.core.storage.local")
+    pm.register(cstore, name="bitewing.core.targets.cstore")
     if autoload is None:
         autoload = not os.environ.get(DISABLE_AUTOLOAD_ENV)
     if autoload:

@@ -1,6 +1,7 @@
 """A plugin installed only in tests, found through the ``bitewing`` entry point like any third-party package.
 
-It provides the ``memory://`` object-store scheme, so tests can prove discovery end to end.
+It provides the ``memory://`` object-store scheme and the ``memory`` connector type, so tests can prove
+discovery end to end.
 """
 
 from __future__ import annotations
@@ -50,3 +51,10 @@ def bitewing_object_store_types() -> dict[str, Any]:
         return MemoryStore()
 
     return {"memory": factory}
+
+
+@hookimpl
+def bitewing_connector_types() -> list[Any]:
+    from bitewing_test_plugin.connector import MemoryVna
+
+    return [MemoryVna()]

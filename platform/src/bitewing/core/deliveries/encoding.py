@@ -1,0 +1,45 @@
+"""Giving each target the encoding it asked for: the archive as stored, the original syntax, or uncompressed."""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+import pydicom
+from pydicom.uid import UID, ExplicitVRLittleEndian
+
+from bitewing.core.plugins.connectors import TransferSyntaxPreference
+
+
+def _native(data: bytes, transfer_syntax: UID) -> bytes:
+    ds = pydicom.dcmread(BytesIO(data))
+    if ds.file_meta.TransferSyntaxUID.is_compressed:
+        ds.decompress()
+    out = BytesIO()
+    ds.save_as(
+        out,
+        enforce_file_format=True,
+        implicit_vr=transfer_syntax.is_implicit_VR,
+        little_endian=transfer_syntax.is_little_endian,
+    )
+    return out.getvalue()
+
+
+def encode_for_target(
+    archive: bytes, archive_syntax: str, original_syntax: str, preference: TransferSyntaxPreference
+) -> tuple[bytes, str]:
+    """The Part-10 bytes a target with `preference` receives, and their transfer syntax.
+
+    The archive holds either the original bytes (lossy or already compressed originals) or a lossless
+    transcode of a native original; "as received" therefore means decoding that transcode back to the
+    original native syntax, which restores the exact pixel values.
+    """
+    archive_uid, original_uid = UID(archive_syntax), UID(original_syntax)
+    if preference == TransferSyntaxPreference.LOSSLESS:
+        return archive, archive_uid
+    if preference == TransferSyntaxPreference.AS_RECEIVED:
+        if archive_uid == original_uid or original_uid.is_compressed:
+            return archive, archive_uid
+        return _native(archive, original_uid), original_uid
+    if not archive_uid.is_compressed:
+        return archive, archive_uid
+    return _native(archive, ExplicitVRLittleEndian), ExplicitVRLittleEndian

@@ -1,0 +1,50 @@
+"""The sweeper: finds work the database says is due but no queue holds (lost jobs, due retries)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bitewing.core.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What one pass queued."""
+
+    ingests: int
+    deliveries: int
+
+
+def sweep_once(runtime: Runtime, *, ingest_older_than: timedelta = timedelta(minutes=5)) -> SweepResult:
+    """One pass over every tenant: stale received instances, due or lost deliveries."""
+    from bitewing.core.deliveries.services import requeue_due_deliveries
+    from bitewing.core.ingest.sweeper import requeue_stale_ingests
+
+    return SweepResult(
+        ingests=requeue_stale_ingests(runtime, ingest_older_than),
+        deliveries=requeue_due_deliveries(runtime),
+    )
+
+
+def start_periodic_sweeper(
+    runtime: Runtime, interval_seconds: float, stop: threading.Event
+) -> threading.Thread:
+    """Run `sweep_once` every `interval_seconds` on a daemon thread until `stop` is set."""
+
+    def loop() -> None:
+        while not stop.wait(interval_seconds):
+            try:
+                result = sweep_once(runtime)
+                if result.ingests or result.deliveries:
+                    log.info("sweeper queued %s ingests, %s deliveries", result.ingests, result.deliveries)
+            except Exception:
+                log.exception("sweeper pass failed; trying again in %s s", interval_seconds)
+
+    thread = threading.Thread(target=loop, name="bitewing-sweeper", daemon=True)
+    thread.start()
+    return thread

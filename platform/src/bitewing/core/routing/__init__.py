@@ -1,0 +1,1 @@
+"""Targets (VNAs, archives) and the tenant's routing rules: where each image goes."""

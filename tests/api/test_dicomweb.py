@@ -1,0 +1,548 @@
+"""DICOMweb at /dicomweb: STOW-RS through the ingest door, QIDO-RS on the image tables, WADO-RS from the
+object store (as stored or transcoded), rendered pictures, tenancy, authentication and media types."""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pydicom
+import pytest
+from PIL import Image as PILImage
+from pydicom.dataset import Dataset
+from pydicom.uid import ExplicitVRLittleEndian, HTJ2KLossless, ImplicitVRLittleEndian
+
+from bitewing.core.dicomweb.multipart import MultipartError, PartTooLarge, iter_parts, parse_accept
+from bitewing.core.dicomweb.retrieve import NotAcceptable, choose_rendition, negotiate_dicom
+from bitewing.core.imaging.synthetic import make_instance, to_bytes
+from bitewing.core.ingest import services as ingest
+from bitewing.core.ingest.models import IngestStatus
+from bitewing.core.runtime import Runtime
+from tests.api.helpers import assert_problem
+from tests.conftest import TenantClient
+
+DICOM_ACCEPT = 'multipart/related; type="application/dicom"'
+AS_STORED = f"{DICOM_ACCEPT}; transfer-syntax=*"
+BOUNDARY = "test-boundary-1234"
+STOW_TYPE = f'multipart/related; type="application/dicom"; boundary="{BOUNDARY}"'
+
+FAILED_SOP_SEQUENCE = "00081198"
+REFERENCED_SOP_SEQUENCE = "00081199"
+FAILURE_REASON = "00081197"
+RETRIEVE_URL = "00081190"
+SOP_INSTANCE_UID = "00080018"
+STUDY_INSTANCE_UID = "0020000D"
+PATIENT_NAME = "00100010"
+PATIENT_ID = "00100020"
+PIXEL_DATA = "7FE00010"
+
+
+def multipart(*bodies: bytes, content_type: str = "application/dicom") -> bytes:
+    out = b"".join(
+        b"--" + BOUNDARY.encode() + f"\r\nContent-Type: {content_type}\r\n\r\n".encode() + body + b"\r\n"
+        for body in bodies
+    )
+    return out + b"--" + BOUNDARY.encode() + b"--\r\n"
+
+
+def process_received(runtime: Runtime, tenant_id: uuid.UUID) -> None:
+    """Run the in-process processing jobs to the end, re-queueing what a job left `received`.
+
+    Two instances of one new study processed at the same time race to create the study row; the loser's job
+    fails with a unique-constraint error and the sweeper would re-queue it (a core issue, see the report).
+    """
+    for _ in range(5):
+        runtime.jobs.drain()
+        with runtime.db.unit_of_work(tenant_id) as uow:
+            waiting = [r.id for r in ingest.list_records(uow, status=IngestStatus.RECEIVED).items]
+        if not waiting:
+            return
+        for ingest_id in waiting:
+            ingest.enqueue_processing(runtime, tenant_id, ingest_id)
+    raise AssertionError("instances are still waiting to be processed")
+
+
+def split_multipart(response: Any) -> list[tuple[str, bytes]]:
+    """(content type, body) of each part of a multipart response, parsed independently of the server."""
+    match = re.search(r'boundary="?([^";]+)"?', response.headers["Content-Type"])
+    assert match, response.headers["Content-Type"]
+    delimiter = b"--" + match.group(1).encode()
+    parts = []
+    for chunk in response.get_data().split(delimiter)[1:]:
+        if chunk.startswith(b"--"):
+            break
+        head, _, body = chunk.partition(b"\r\n\r\n")
+        content_type = re.search(rb"Content-Type: ([^\r\n]+)", head)
+        parts.append((content_type.group(1).decode() if content_type else "", body.removesuffix(b"\r\n")))
+    return parts
+
+
+def dated(ds: Dataset, day: str) -> Dataset:
+    ds.StudyDate = ds.SeriesDate = ds.AcquisitionDate = ds.ContentDate = day
+    return ds
+
+
+@dataclass
+class Stored:
+    bitewing: Dataset
+    periapical: Dataset
+    panoramic: Dataset
+
+    @property
+    def all(self) -> list[Dataset]:
+        return [self.bitewing, self.periapical, self.panoramic]
+
+
+def instance_path(ds: Dataset) -> str:
+    return (
+        f"/dicomweb/studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}/instances/{ds.SOPInstanceUID}"
+    )
+
+
+def value(dataset: dict[str, Any], tag: str) -> Any:
+    return dataset[tag]["Value"][0]
+
+
+@pytest.fixture
+def stored(owner: TenantClient, runtime: Runtime) -> Stored:
+    """Three instances of two patients stored in one STOW-RS request and processed."""
+    bitewing = dated(
+        make_instance("bitewing", patient_id="P-1001", patient_name="Chen^Amelia", shape=(400, 520), seed=1),
+        "20240517",
+    )
+    periapical = dated(
+        make_instance(
+            "periapical",
+            patient_id="P-1001",
+            patient_name="Chen^Amelia",
+            study_uid=bitewing.StudyInstanceUID,
+            shape=(260, 200),
+            seed=2,
+        ),
+        "20240517",
+    )
+    panoramic = dated(
+        make_instance("panoramic", patient_id="P-2002", patient_name="Okafor^Ben", shape=(150, 290), seed=3),
+        "20230102",
+    )
+    data = Stored(bitewing, periapical, panoramic)
+    response = owner.post(
+        "/dicomweb/studies",
+        data=multipart(*(to_bytes(ds) for ds in data.all)),
+        headers={"Content-Type": STOW_TYPE, "Accept": "application/dicom+json"},
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.headers["Content-Type"] == "application/dicom+json"
+    body = response.get_json()
+    assert FAILED_SOP_SEQUENCE not in body
+    refs = body[REFERENCED_SOP_SEQUENCE]["Value"]
+    assert [value(r, "00081155") for r in refs] == [str(ds.SOPInstanceUID) for ds in data.all]
+    for ref, ds in zip(refs, data.all, strict=True):
+        assert value(ref, RETRIEVE_URL).endswith(instance_path(ds))
+        assert value(ref, "00081150") == str(ds.SOPClassUID)
+    process_received(runtime, owner.tenant_id)
+    return data
+
+
+def search(client: TenantClient, url: str, **params: Any) -> list[dict[str, Any]]:
+    response = client.get(url, query_string=params, headers={"Accept": "application/dicom+json"})
+    if response.status_code == 204:
+        assert not response.get_data()
+        return []
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.headers["Content-Type"] == "application/dicom+json"
+    return response.get_json()
+
+
+def uids(results: list[dict[str, Any]], tag: str = STUDY_INSTANCE_UID) -> set[str]:
+    return {value(r, tag) for r in results}
+
+
+# --- QIDO-RS ----------------------------------------------------------------------------------------------
+
+
+def test_qido_studies_match_patient_id_wildcard_name_date_range_and_modality(
+    owner: TenantClient, stored: Stored
+) -> None:
+    first, pano = str(stored.bitewing.StudyInstanceUID), str(stored.panoramic.StudyInstanceUID)
+    assert uids(search(owner, "/dicomweb/studies")) == {first, pano}
+
+    [study] = search(owner, "/dicomweb/studies", PatientID="P-1001")
+    assert value(study, STUDY_INSTANCE_UID) == first
+    assert study[PATIENT_NAME] == {"vr": "PN", "Value": [{"Alphabetic": "Chen^Amelia"}]}
+    assert study["00080020"] == {"vr": "DA", "Value": ["20240517"]}
+    assert study["00201206"] == {"vr": "IS", "Value": [2]}
+    assert value(study, "00201208") == 2
+    assert study["00201208"]["vr"] == "IS"
+    assert sorted(study["00080061"]["Value"]) == ["IO"]
+    assert value(study, RETRIEVE_URL).endswith(f"/dicomweb/studies/{first}")
+    assert study["00080050"] == {"vr": "SH"}  # accession number: type 2, empty
+
+    assert uids(search(owner, "/dicomweb/studies", PatientName="chen*")) == {first}
+    assert uids(search(owner, "/dicomweb/studies", PatientName="*Ben")) == {pano}
+    assert uids(search(owner, "/dicomweb/studies", PatientName="Oka?or^Ben")) == {pano}
+    assert uids(search(owner, "/dicomweb/studies", PatientName="Amelia", fuzzymatching="true")) == {first}
+    assert search(owner, "/dicomweb/studies", PatientName="Chen") == []
+    assert uids(search(owner, "/dicomweb/studies", StudyDate="20240101-20241231")) == {first}
+    assert uids(search(owner, "/dicomweb/studies", StudyDate="-20231231")) == {pano}
+    assert uids(search(owner, "/dicomweb/studies", StudyDate="20230102")) == {pano}
+    assert uids(search(owner, "/dicomweb/studies", ModalitiesInStudy="PX")) == {pano}
+    assert uids(search(owner, "/dicomweb/studies", StudyInstanceUID=f"{first},{pano}")) == {first, pano}
+    assert uids(search(owner, "/dicomweb/studies", **{"00100020": "P-2002"})) == {pano}
+
+
+def test_qido_limit_offset_and_includefield(owner: TenantClient, stored: Stored) -> None:
+    everything = search(owner, "/dicomweb/studies")
+    page1 = search(owner, "/dicomweb/studies", limit=1)
+    page2 = search(owner, "/dicomweb/studies", limit=1, offset=1)
+    assert len(page1) == len(page2) == 1
+    assert uids(page1) | uids(page2) == uids(everything)
+    assert search(owner, "/dicomweb/studies", offset=5) == []
+
+    [study] = search(owner, "/dicomweb/studies", PatientID="P-1001")
+    assert "00081030" not in study
+    [study] = search(owner, "/dicomweb/studies", PatientID="P-1001", includefield="StudyDescription")
+    assert value(study, "00081030") == "Dental imaging"
+    [study] = search(owner, "/dicomweb/studies", PatientID="P-1001", includefield="all")
+    assert value(study, "00081030") == "Dental imaging"
+
+
+def test_qido_series_and_instances(owner: TenantClient, stored: Stored) -> None:
+    series = search(owner, "/dicomweb/series", Modality="IO")
+    assert uids(series, "0020000E") == {
+        str(stored.bitewing.SeriesInstanceUID),
+        str(stored.periapical.SeriesInstanceUID),
+    }
+    assert all(value(s, "00201209") == 1 for s in series)
+    assert all(s["00080060"] == {"vr": "CS", "Value": ["IO"]} for s in series)
+    in_study = search(owner, f"/dicomweb/studies/{stored.bitewing.StudyInstanceUID}/series")
+    assert len(in_study) == 2
+
+    [pano] = search(owner, "/dicomweb/instances", Modality="PX")
+    assert value(pano, SOP_INSTANCE_UID) == str(stored.panoramic.SOPInstanceUID)
+    assert value(pano, "00280010") == 150 and pano["00280010"]["vr"] == "US"
+    assert value(pano, PATIENT_ID) == "P-2002"
+    assert value(pano, RETRIEVE_URL).endswith(instance_path(stored.panoramic))
+
+    bw = stored.bitewing
+    [only] = search(owner, f"/dicomweb/studies/{bw.StudyInstanceUID}/series/{bw.SeriesInstanceUID}/instances")
+    assert value(only, SOP_INSTANCE_UID) == str(bw.SOPInstanceUID)
+    found = search(owner, f"/dicomweb/studies/{bw.StudyInstanceUID}/instances")
+    assert uids(found, SOP_INSTANCE_UID) == {str(bw.SOPInstanceUID), str(stored.periapical.SOPInstanceUID)}
+    [by_uid] = search(owner, "/dicomweb/instances", SOPInstanceUID=str(stored.periapical.SOPInstanceUID))
+    assert value(by_uid, PATIENT_NAME) == {"Alphabetic": "Chen^Amelia"}
+
+
+def test_qido_empty_result_is_204_and_bad_queries_are_400(owner: TenantClient, stored: Stored) -> None:
+    response = owner.get("/dicomweb/studies?PatientID=nobody")
+    assert response.status_code == 204
+    assert_problem(owner.get("/dicomweb/studies?NotAnAttribute=1"), 400)
+    assert_problem(owner.get("/dicomweb/studies?limit=-1"), 400)
+    assert_problem(owner.get("/dicomweb/studies?StudyDate=2024-01-01"), 400)
+    assert_problem(owner.get("/dicomweb/studies", headers={"Accept": "application/dicom+xml"}), 406)
+    ignored = owner.get("/dicomweb/studies?ReferringPhysicianName=House")
+    assert ignored.status_code == 200
+    assert "ReferringPhysicianName" in ignored.headers["Warning"]
+    assert_problem(owner.get("/dicomweb/studies/1.2.3.4/series"), 404)
+
+
+def test_qido_searches_are_audited(owner: TenantClient, stored: Stored) -> None:
+    search(owner, "/dicomweb/studies", PatientID="P-1001")
+    events = owner.get("/api/v1/audit-events?action=image.dicomweb_search").get_json()
+    assert events and events[0]["details"]["returned"] == [str(stored.bitewing.StudyInstanceUID)]
+
+
+# --- WADO-RS ----------------------------------------------------------------------------------------------
+
+
+def retrieve(client: TenantClient, url: str, accept: str | None) -> list[Dataset]:
+    headers = {"Accept": accept} if accept is not None else {}
+    response = client.get(url, headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "multipart/related"
+    assert 'type="application/dicom"' in response.headers["Content-Type"]
+    out = []
+    for content_type, body in split_multipart(response):
+        ds = pydicom.dcmread(io.BytesIO(body))
+        assert content_type == f"application/dicom; transfer-syntax={ds.file_meta.TransferSyntaxUID}"
+        out.append(ds)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("accept", "syntax"),
+    [
+        (AS_STORED, HTJ2KLossless),
+        (DICOM_ACCEPT, ExplicitVRLittleEndian),
+        (None, ExplicitVRLittleEndian),
+        (f"{DICOM_ACCEPT}; transfer-syntax={ImplicitVRLittleEndian}", ImplicitVRLittleEndian),
+        (f"{DICOM_ACCEPT}; transfer-syntax=1.2.840.10008.1.2.4.50, {AS_STORED}; q=0.5", HTJ2KLossless),
+    ],
+)
+def test_wado_instance_has_the_original_pixels(
+    owner: TenantClient, stored: Stored, accept: str | None, syntax: str
+) -> None:
+    original = stored.bitewing
+    [ds] = retrieve(owner, instance_path(original), accept)
+    assert ds.file_meta.TransferSyntaxUID == syntax
+    assert ds.SOPInstanceUID == original.SOPInstanceUID
+    assert ds.PatientID == "P-1001"
+    assert np.array_equal(ds.pixel_array, original.pixel_array)
+
+
+def test_wado_study_and_series_levels(owner: TenantClient, stored: Stored) -> None:
+    study = stored.bitewing.StudyInstanceUID
+    instances = retrieve(owner, f"/dicomweb/studies/{study}", DICOM_ACCEPT)
+    assert {ds.SOPInstanceUID for ds in instances} == {
+        stored.bitewing.SOPInstanceUID,
+        stored.periapical.SOPInstanceUID,
+    }
+    by_uid = {ds.SOPInstanceUID: ds for ds in instances}
+    assert np.array_equal(by_uid[stored.periapical.SOPInstanceUID].pixel_array, stored.periapical.pixel_array)
+    series = retrieve(
+        owner, f"/dicomweb/studies/{study}/series/{stored.periapical.SeriesInstanceUID}", AS_STORED
+    )
+    assert [ds.SOPInstanceUID for ds in series] == [stored.periapical.SOPInstanceUID]
+
+
+def test_wado_refuses_what_it_cannot_send(owner: TenantClient, stored: Stored) -> None:
+    path = instance_path(stored.bitewing)
+    jpeg = f"{DICOM_ACCEPT}; transfer-syntax=1.2.840.10008.1.2.4.50"
+    assert_problem(owner.get(path, headers={"Accept": jpeg}), 406)
+    assert_problem(owner.get(path, headers={"Accept": "image/jpeg"}), 406)
+    assert_problem(owner.get(f"{path}/rendered", headers={"Accept": "image/png"}), 406)
+    assert_problem(owner.get(f"/dicomweb/studies/{stored.bitewing.StudyInstanceUID}/series/1.2.3"), 404)
+
+
+def test_wado_metadata_has_no_bulk_data(owner: TenantClient, stored: Stored) -> None:
+    response = owner.get(f"{instance_path(stored.bitewing)}/metadata")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/dicom+json"
+    [meta] = response.get_json()
+    assert PIXEL_DATA not in meta
+    assert meta[PATIENT_ID] == {"vr": "LO", "Value": ["P-1001"]}
+    assert value(meta, SOP_INSTANCE_UID) == str(stored.bitewing.SOPInstanceUID)
+    assert value(meta, "00280010") == 400
+    study = owner.get(f"/dicomweb/studies/{stored.bitewing.StudyInstanceUID}/metadata").get_json()
+    assert len(study) == 2 and all(PIXEL_DATA not in m for m in study)
+
+
+def jpeg_size(response: Any) -> tuple[int, int]:
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "image/jpeg"
+    picture = PILImage.open(io.BytesIO(response.get_data()))
+    assert picture.format == "JPEG"
+    return picture.size
+
+
+def test_rendered_and_thumbnail_are_stored_jpegs_of_the_right_size(
+    owner: TenantClient, stored: Stored
+) -> None:
+    path = instance_path(stored.bitewing)  # 520 x 400
+    assert jpeg_size(owner.get(f"{path}/rendered")) == (520, 400)
+    assert jpeg_size(owner.get(f"{path}/rendered", headers={"Accept": "image/jpeg"})) == (520, 400)
+    assert max(jpeg_size(owner.get(f"{path}/thumbnail"))) == 200
+    assert max(jpeg_size(owner.get(f"{path}/rendered?viewport=150,100"))) == 200
+    assert jpeg_size(owner.get(f"{path}/thumbnail?viewport=300,300")) == (520, 400)
+    assert jpeg_size(owner.get(f"{path}/rendered?viewport=4000,4000")) == (520, 400)
+    assert_problem(owner.get(f"{path}/rendered?viewport=big"), 400)
+
+
+def test_every_retrieval_is_audited(owner: TenantClient, stored: Stored) -> None:
+    path = instance_path(stored.bitewing)
+    owner.get(path, headers={"Accept": DICOM_ACCEPT}).get_data()
+    owner.get(f"{path}/metadata")
+    owner.get(f"{path}/thumbnail").get_data()
+    events = owner.get("/api/v1/audit-events?action=image.dicomweb_retrieve").get_json()
+    assert sorted(e["details"]["resource"] for e in events) == ["instances", "metadata", "thumbnail"]
+    assert all(e["details"]["sop_instance_uid"] == str(stored.bitewing.SOPInstanceUID) for e in events)
+
+
+# --- tenancy and authentication ---------------------------------------------------------------------------
+
+
+def test_another_tenant_sees_nothing(other_owner: TenantClient, stored: Stored) -> None:
+    assert search(other_owner, "/dicomweb/studies") == []
+    assert search(other_owner, "/dicomweb/instances", PatientID="P-1001") == []
+    path = instance_path(stored.bitewing)
+    for url in (
+        path,
+        f"{path}/metadata",
+        f"{path}/rendered",
+        f"{path}/thumbnail",
+        f"/dicomweb/studies/{stored.bitewing.StudyInstanceUID}",
+        f"/dicomweb/studies/{stored.bitewing.StudyInstanceUID}/series",
+    ):
+        assert_problem(other_owner.get(url), 404)
+
+
+def test_no_token_is_401(app: Any, stored: Stored) -> None:
+    client = app.test_client()
+    for response in (
+        client.get("/dicomweb/studies"),
+        client.get(instance_path(stored.bitewing)),
+        client.post("/dicomweb/studies", data=multipart(b"x"), headers={"Content-Type": STOW_TYPE}),
+        client.get("/dicomweb/studies", headers={"Authorization": "Bearer not-a-token"}),
+    ):
+        body = assert_problem(response, 401)
+        assert body["title"] == "Unauthorized"
+
+
+def test_front_desk_may_search_and_view_but_not_download(
+    tenant_client_factory: Any, owner: TenantClient, stored: Stored
+) -> None:
+    from bitewing.core.accounts.models import Role
+
+    desk = tenant_client_factory(role=Role.FRONT_DESK, tenant=(owner.tenant_id, owner.slug))
+    assert len(search(desk, "/dicomweb/studies")) == 2
+    assert jpeg_size(desk.get(f"{instance_path(stored.bitewing)}/thumbnail"))
+    assert_problem(desk.get(instance_path(stored.bitewing)), 403)
+
+
+# --- STOW-RS failures -------------------------------------------------------------------------------------
+
+
+def test_stow_of_garbage_is_409_and_listed_among_ingest_errors(owner: TenantClient) -> None:
+    response = owner.post(
+        "/dicomweb/studies", data=multipart(b"this is not DICOM" * 20), headers={"Content-Type": STOW_TYPE}
+    )
+    assert response.status_code == 409
+    assert response.headers["Content-Type"] == "application/dicom+json"
+    body = response.get_json()
+    assert REFERENCED_SOP_SEQUENCE not in body
+    [failed] = body[FAILED_SOP_SEQUENCE]["Value"]
+    assert failed[FAILURE_REASON] == {"vr": "US", "Value": [0xC000]}
+    assert failed["00081155"] == {"vr": "UI"}  # the instance UID is unknown
+    rejected = owner.get("/api/v1/ingest?status=rejected").get_json()
+    assert [(r["source"], r["error_reason"]) for r in rejected] == [("stow", "not_dicom")]
+
+
+def test_stow_with_some_failures_is_202(owner: TenantClient, runtime: Runtime) -> None:
+    good = make_instance("periapical", shape=(64, 48), seed=4)
+    no_pixels = make_instance("periapical", shape=(64, 48), seed=5)
+    del no_pixels.PixelData
+    response = owner.post(
+        "/dicomweb/studies",
+        data=multipart(to_bytes(good), to_bytes(no_pixels)),
+        headers={"Content-Type": STOW_TYPE},
+    )
+    assert response.status_code == 202, response.get_data(as_text=True)
+    body = response.get_json()
+    assert value(body[REFERENCED_SOP_SEQUENCE]["Value"][0], "00081155") == str(good.SOPInstanceUID)
+    [failed] = body[FAILED_SOP_SEQUENCE]["Value"]
+    assert value(failed, "00081155") == str(no_pixels.SOPInstanceUID)
+    assert value(failed, FAILURE_REASON) == 0xA900
+    process_received(runtime, owner.tenant_id)
+
+
+def test_stow_to_a_study_refuses_instances_of_other_studies(owner: TenantClient) -> None:
+    ds = make_instance("periapical", shape=(64, 48), seed=6)
+    response = owner.post(
+        "/dicomweb/studies/1.2.826.0.1.99", data=multipart(to_bytes(ds)), headers={"Content-Type": STOW_TYPE}
+    )
+    assert response.status_code == 409
+    assert value(response.get_json()[FAILED_SOP_SEQUENCE]["Value"][0], FAILURE_REASON) == 0xA900
+    assert owner.get("/api/v1/ingest").get_json() == []
+
+
+def test_stow_of_a_duplicate_is_a_success(owner: TenantClient, runtime: Runtime) -> None:
+    data = to_bytes(make_instance("periapical", shape=(64, 48), seed=7))
+    for _ in range(2):
+        response = owner.post("/dicomweb/studies", data=multipart(data), headers={"Content-Type": STOW_TYPE})
+        assert response.status_code == 200
+    process_received(runtime, owner.tenant_id)
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json",
+        "application/dicom",
+        f'multipart/related; type="application/dicom+json"; boundary="{BOUNDARY}"',
+        "multipart/form-data; boundary=x",
+    ],
+)
+def test_stow_of_other_media_types_is_415(owner: TenantClient, content_type: str) -> None:
+    response = owner.post("/dicomweb/studies", data=multipart(b"{}"), headers={"Content-Type": content_type})
+    assert_problem(response, 415)
+
+
+def test_stow_of_a_broken_body_is_400(owner: TenantClient) -> None:
+    truncated = multipart(b"abc")[:-30]
+    response = owner.post("/dicomweb/studies", data=truncated, headers={"Content-Type": STOW_TYPE})
+    assert_problem(response, 400)
+    response = owner.post("/dicomweb/studies", data=b"", headers={"Content-Type": STOW_TYPE})
+    assert_problem(response, 400)
+
+
+def test_stow_enforces_the_size_limit(
+    owner: TenantClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(runtime, "settings", runtime.settings.with_overrides(max_upload_mb=1))
+    big = multipart(b"\0" * (1024 * 1024 + 10))
+    response = owner.post("/dicomweb/studies", data=big, headers={"Content-Type": STOW_TYPE})
+    assert_problem(response, 413)
+
+
+# --- pure helpers -----------------------------------------------------------------------------------------
+
+
+def _reader(data: bytes, size: int) -> Any:
+    stream = io.BytesIO(data)
+    return lambda _n: stream.read(size)
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 7, 64, 4096])
+def test_multipart_parser_handles_any_chunking_and_framing(chunk: int) -> None:
+    bodies = [b"first\r\n--not-the-boundary", b"", b"x" * 300]
+    body = b"preamble\r\n" + multipart(*bodies) + b"epilogue"
+    parts = list(iter_parts(_reader(body, chunk), BOUNDARY, max_part_bytes=1000))
+    assert [p.body for p in parts] == bodies
+    assert all(p.content_type and p.content_type.type == "application/dicom" for p in parts)
+    # dicomweb-client's framing: CRLF before the first boundary, no CRLF after the last
+    framed = b"".join(
+        b"\r\n--" + BOUNDARY.encode() + b"\r\nContent-Type: application/dicom\r\n\r\n" + b for b in bodies
+    )
+    framed += b"\r\n--" + BOUNDARY.encode() + b"--"
+    assert [p.body for p in iter_parts(_reader(framed, chunk), BOUNDARY, max_part_bytes=1000)] == bodies
+
+
+def test_multipart_parser_limits_and_errors() -> None:
+    with pytest.raises(PartTooLarge):
+        list(iter_parts(_reader(multipart(b"x" * 2000), 100), BOUNDARY, max_part_bytes=1000))
+    with pytest.raises(MultipartError):
+        list(iter_parts(_reader(b"no boundary here", 100), BOUNDARY, max_part_bytes=1000))
+    with pytest.raises(MultipartError):
+        list(iter_parts(_reader(multipart(b"x")[:-20], 100), BOUNDARY, max_part_bytes=1000))
+
+
+def test_accept_negotiation() -> None:
+    assert [m.type for m in parse_accept("image/png;q=0.2, image/jpeg")] == ["image/jpeg", "image/png"]
+    assert negotiate_dicom(None, {"1.2.3"}) == str(ExplicitVRLittleEndian)
+    assert negotiate_dicom(f"{DICOM_ACCEPT}; transfer-syntax=1.2.3", {"1.2.3"}) == "1.2.3"
+    with pytest.raises(NotAcceptable):
+        negotiate_dicom(f"{DICOM_ACCEPT}; transfer-syntax=1.2.3", {"1.2.3", "1.2.4"})
+    with pytest.raises(NotAcceptable):
+        negotiate_dicom('multipart/related; type="application/octet-stream"', {"1.2.3"})
+
+
+@dataclass
+class _R:
+    name: str
+    width: int
+    height: int
+    content_type: str = "image/jpeg"
+
+
+def test_rendition_choice() -> None:
+    renditions = [_R("full", 2000, 1000), _R("thumbnail", 200, 100), _R("preview", 800, 400)]
+    assert choose_rendition(renditions, "image/jpeg", None, smallest=True).name == "thumbnail"
+    assert choose_rendition(renditions, "image/jpeg", None, smallest=False).name == "full"
+    assert choose_rendition(renditions, "image/jpeg", (300, 100), smallest=False).name == "preview"
+    assert choose_rendition(renditions, "image/jpeg", (200, 100), smallest=False).name == "thumbnail"
+    assert choose_rendition(renditions, "image/jpeg", (3000, 10), smallest=True).name == "full"
+    assert choose_rendition(renditions, "image/webp", None, smallest=True) is None
