@@ -14,11 +14,19 @@ import pydicom
 import pytest
 from PIL import Image as PILImage
 from pydicom.dataset import Dataset
-from pydicom.uid import ExplicitVRLittleEndian, HTJ2KLossless, ImplicitVRLittleEndian
+from pydicom.uid import (
+    ExplicitVRLittleEndian,
+    HTJ2KLossless,
+    ImplicitVRLittleEndian,
+    JPEGExtended12Bit,
+    JPEGLSLossless,
+    RLELossless,
+)
 
 from bitewing.core.dicomweb.multipart import MultipartError, PartTooLarge, iter_parts, parse_accept
-from bitewing.core.dicomweb.retrieve import NotAcceptable, choose_rendition, negotiate_dicom
+from bitewing.core.dicomweb.retrieve import NotAcceptable, choose_rendition, native_part10, negotiate_dicom
 from bitewing.core.imaging.synthetic import make_instance, to_bytes
+from bitewing.core.imaging.transcode import lossless_archive
 from bitewing.core.ingest import services as ingest
 from bitewing.core.ingest.models import IngestStatus
 from bitewing.core.runtime import Runtime
@@ -546,3 +554,36 @@ def test_rendition_choice() -> None:
     assert choose_rendition(renditions, "image/jpeg", (200, 100), smallest=False).name == "thumbnail"
     assert choose_rendition(renditions, "image/jpeg", (3000, 10), smallest=True).name == "full"
     assert choose_rendition(renditions, "image/webp", None, smallest=True) is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "source_syntax", "target"),
+    [
+        ("cbct", ExplicitVRLittleEndian, ExplicitVRLittleEndian),
+        ("cbct", ExplicitVRLittleEndian, ImplicitVRLittleEndian),
+        ("bitewing", JPEGLSLossless, ExplicitVRLittleEndian),
+        ("bitewing", RLELossless, ImplicitVRLittleEndian),
+        ("periapical", JPEGExtended12Bit, ExplicitVRLittleEndian),
+    ],
+)
+def test_native_transcoding_is_frame_by_frame_and_exact(kind: Any, source_syntax: str, target: str) -> None:
+    """Multi-frame signed volumes, lossless and lossy sources: the native copy holds the decoded values."""
+    ds = make_instance(
+        kind,
+        shape=(40, 36),
+        frames=5 if kind == "cbct" else None,
+        transfer_syntax=source_syntax,
+    )
+    stored = to_bytes(ds)
+    if kind == "cbct":
+        stored, syntax = lossless_archive(ds)
+        assert syntax == HTJ2KLossless
+    expected = pydicom.dcmread(io.BytesIO(stored)).pixel_array
+    chunks = list(native_part10(io.BytesIO(stored), str(target)))
+    assert len(chunks) >= (
+        2 + 5 if kind == "cbct" else 3
+    )  # header, pixel element header, one chunk per frame
+    out = pydicom.dcmread(io.BytesIO(b"".join(chunks)))
+    assert out.file_meta.TransferSyntaxUID == target
+    assert "LossyImageCompression" not in ds or out.LossyImageCompression == ds.LossyImageCompression
+    assert np.array_equal(out.pixel_array, expected)

@@ -25,6 +25,9 @@ def test_api_conforms_to_its_openapi_spec(case: Any, owner: Any) -> None:
     if case.operation.path.endswith("/uploads"):
         # The schema can say "a file" but not "a DICOM file": a schema-valid PNG is rightly refused (422).
         excluded.append(schemathesis.checks.positive_data_acceptance)
+    if case.operation.path.startswith("/api/v1/targets") and case.method in ("POST", "PATCH"):
+        # A target's `config` is validated by its connector type's own schema (GET /connector-types).
+        excluded.append(schemathesis.checks.positive_data_acceptance)
     case.call_and_validate(headers=owner.headers, excluded_checks=excluded)
 
 

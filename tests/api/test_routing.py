@@ -25,7 +25,9 @@ def _empty_vnas() -> None:
 
 @pytest.fixture
 def fast_retries(runtime: Any) -> None:
-    runtime.settings = dataclasses.replace(runtime.settings, delivery_backoff_seconds=0, delivery_max_attempts=3)
+    runtime.settings = dataclasses.replace(
+        runtime.settings, delivery_backoff_seconds=0, delivery_max_attempts=3
+    )
 
 
 def target(client: Any, name: str | None = None, region: str = "US", **config: Any) -> dict[str, Any]:
@@ -59,12 +61,18 @@ def test_connector_types_are_listed_with_their_configuration_fields(owner: Any) 
 
 def test_target_configuration_is_validated_and_secrets_never_returned(owner: Any, runtime: Any) -> None:
     body = assert_problem(
-        owner.post("/api/v1/targets", json={"name": "x", "connector_type": "memory", "region": "US", "config": {"nope": 1}}),
+        owner.post(
+            "/api/v1/targets",
+            json={"name": "x", "connector_type": "memory", "region": "US", "config": {"nope": 1}},
+        ),
         422,
     )
     assert set(body["errors"]["config"]) == {"nope", "vna"}
     body = assert_problem(
-        owner.post("/api/v1/targets", json={"name": "x", "connector_type": "pacsnet", "region": "US", "config": {}}), 422
+        owner.post(
+            "/api/v1/targets", json={"name": "x", "connector_type": "pacsnet", "region": "US", "config": {}}
+        ),
+        422,
     )
     assert "memory" in body["errors"]["connector_type"][0]
     created = target(owner, api_key="s3cr3t-key")
@@ -86,34 +94,49 @@ def test_target_configuration_is_validated_and_secrets_never_returned(owner: Any
 def test_rules_refuse_unknown_and_foreign_targets(owner: Any, other_owner: Any) -> None:
     theirs = target(other_owner)
     body = assert_problem(
-        owner.post("/api/v1/routing-rules", json={"name": "r", "actions": [{"target_id": theirs["id"]}]}), 422
+        owner.post("/api/v1/routing-rules", json={"name": "r", "actions": [{"target_id": theirs["id"]}]}), 404
     )
     assert body["errors"]["actions"]["0"]["target_id"] == ["no such target in this practice"]
     body = assert_problem(
-        owner.post("/api/v1/routing-rules", json={"name": "r", "actions": [{"target_id": str(uuid.uuid4())}]}), 422
+        owner.post(
+            "/api/v1/routing-rules", json={"name": "r", "actions": [{"target_id": str(uuid.uuid4())}]}
+        ),
+        404,
     )
     assert "actions" in body["errors"]
     mine = target(owner)
     body = assert_problem(
         owner.post(
             "/api/v1/routing-rules",
-            json={"name": "r", "actions": [{"target_id": mine["id"]}], "conditions": {"dicom": {"PatientName": "X*"}}},
+            json={
+                "name": "r",
+                "actions": [{"target_id": mine["id"]}],
+                "conditions": {"dicom": [{"keyword": "PatientName", "pattern": "X*"}]},
+            },
         ),
         422,
     )
-    assert "PatientName" in body["errors"]["conditions"]["dicom"][0]
+    assert "keyword" in body["errors"]["conditions"]["dicom"]["0"]
     assert owner.get("/api/v1/routing-rules").get_json() == []
 
 
 def test_data_residency_needs_an_audited_override(owner: Any) -> None:
     canada = target(owner, region="CA")
     body = assert_problem(
-        owner.post("/api/v1/routing-rules", json={"name": "to canada", "actions": [{"target_id": canada["id"]}]}), 422
+        owner.post(
+            "/api/v1/routing-rules", json={"name": "to canada", "actions": [{"target_id": canada["id"]}]}
+        ),
+        422,
     )
     assert "outside the practice's region" in body["errors"]["actions"]["0"]["target_id"][0]
-    assert_problem(owner.request("PUT", f"/api/v1/targets/{canada['id']}/residency-override", json={"reason": "short"}), 422)
+    assert_problem(
+        owner.request("PUT", f"/api/v1/targets/{canada['id']}/residency-override", json={"reason": "short"}),
+        422,
+    )
     reason = "Signed data-processing agreement with the Canadian archive, 2026-11"
-    response = owner.request("PUT", f"/api/v1/targets/{canada['id']}/residency-override", json={"reason": reason})
+    response = owner.request(
+        "PUT", f"/api/v1/targets/{canada['id']}/residency-override", json={"reason": reason}
+    )
     assert response.get_json()["residency_override"] == "recorded"
     rule(owner, "to canada", [(canada, "primary")])
     audit = owner.get("/api/v1/audit-events?action=target.residency_override").get_json()
@@ -135,7 +158,12 @@ def test_location_based_routing(owner: Any, runtime: Any) -> None:
 def test_primary_and_backup_fan_out_and_cbct_to_premium(owner: Any, runtime: Any) -> None:
     register_patient(owner)
     main, backup, premium = target(owner, "main"), target(owner, "backup"), target(owner, "premium")
-    rule(owner, "CBCT to premium", [(premium, "primary"), (backup, "backup")], conditions={"image_types": ["cbct"]})
+    rule(
+        owner,
+        "CBCT to premium",
+        [(premium, "primary"), (backup, "backup")],
+        conditions={"image_types": ["cbct"]},
+    )
     rule(owner, "everything", [(main, "primary"), (backup, "backup")], is_default=True)
     intraoral = send(runtime, owner.tenant_id, "intraoral", **AMELIA)
     cbct = send(runtime, owner.tenant_id, "cbct", **AMELIA)
@@ -143,7 +171,10 @@ def test_primary_and_backup_fan_out_and_cbct_to_premium(owner: Any, runtime: Any
     assert held_by(premium) == {cbct.sop_instance_uid}
     assert held_by(backup) == {intraoral.sop_instance_uid, cbct.sop_instance_uid}
     deliveries = owner.get(f"/api/v1/deliveries?image_id={_image_id(owner, cbct.ingest_id)}").get_json()
-    assert sorted((d["role"], d["state"]) for d in deliveries) == [("backup", "delivered"), ("primary", "delivered")]
+    assert sorted((d["role"], d["state"]) for d in deliveries) == [
+        ("backup", "delivered"),
+        ("primary", "delivered"),
+    ]
 
 
 def _image_id(client: Any, ingest_id: Any) -> str:
@@ -155,8 +186,18 @@ def test_patient_location_and_dicom_attribute_conditions(owner: Any, runtime: An
     north = location(owner, "North")
     register_patient(owner, primary_location_id=north["id"])
     vendor, north_vna, other = target(owner, "vendor"), target(owner, "north"), target(owner, "other")
-    rule(owner, "vendor", [(vendor, "primary")], conditions={"dicom": {"Manufacturer": "nobody*"}})
-    rule(owner, "north patients", [(north_vna, "primary")], conditions={"patient_primary_location_ids": [north["id"]]})
+    rule(
+        owner,
+        "vendor",
+        [(vendor, "primary")],
+        conditions={"dicom": [{"keyword": "Manufacturer", "pattern": "nobody*"}]},
+    )
+    rule(
+        owner,
+        "north patients",
+        [(north_vna, "primary")],
+        conditions={"patient_primary_location_ids": [north["id"]]},
+    )
     rule(owner, "rest", [(other, "primary")], is_default=True)
     sent = send(runtime, owner.tenant_id, **AMELIA)
     assert held_by(north_vna) == {sent.sop_instance_uid}
@@ -169,9 +210,11 @@ def test_dry_run_sends_nothing(owner: Any, runtime: Any) -> None:
     image_id = _image_id(owner, sent.ingest_id)
     vna = target(owner, "later")
     rule(owner, "all", [(vna, "primary")])
-    (result,) = owner.post("/api/v1/routing/dry-run", json={"image_id": image_id}).get_json()
-    assert [(r["target_name"], r["rule_name"], r["refused"]) for r in result["routes"]] == [("later", "all", None)]
-    assert len(owner.post("/api/v1/routing/dry-run", json={"last": 5}).get_json()) == 1
+    (result,) = owner.get(f"/api/v1/routing/dry-run?image_id={image_id}").get_json()
+    assert [(r["target_name"], r["rule_name"], r["refused"]) for r in result["routes"]] == [
+        ("later", "all", None)
+    ]
+    assert len(owner.get("/api/v1/routing/dry-run?last=5").get_json()) == 1
     assert held_by(vna) == set()
     assert owner.get(f"/api/v1/deliveries?image_id={image_id}").get_json() == []
 
@@ -195,7 +238,9 @@ def test_an_unreachable_vna_is_retried_until_it_answers(owner: Any, runtime: Any
 
 
 @pytest.mark.usefixtures("fast_retries")
-def test_permanent_failures_and_exhausted_retries_are_dead_letters_that_can_be_retried(owner: Any, runtime: Any) -> None:
+def test_permanent_failures_and_exhausted_retries_are_dead_letters_that_can_be_retried(
+    owner: Any, runtime: Any
+) -> None:
     register_patient(owner)
     refusing = target(owner, "refusing", permanent_failure=True)
     down = target(owner, "down", fail_times=10)
@@ -230,7 +275,9 @@ def test_delivering_twice_stores_once(owner: Any, runtime: Any) -> None:
     assert MemoryVna.store_calls[vna["config"]["vna"]] == 1
 
 
-def test_another_tenants_deliveries_and_targets_are_invisible(owner: Any, other_owner: Any, runtime: Any) -> None:
+def test_another_tenants_deliveries_and_targets_are_invisible(
+    owner: Any, other_owner: Any, runtime: Any
+) -> None:
     register_patient(owner)
     vna = target(owner)
     rule(owner, "all", [(vna, "primary")])

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from bitewing.core.config import load_settings
 from bitewing.core.db import migrations
 from bitewing.core.demo import seed
 from bitewing.core.runtime import Runtime
+from tests.e2e.live_server import LiveServer
 from tests.support.ports import free_port
 
 CHROMIUM = "/usr/bin/chromium"
@@ -30,14 +30,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-
-
-@dataclass(frozen=True)
-class LiveServer:
-    """The demo app served over HTTP on loopback."""
-
-    url: str
-    runtime: Runtime
 
 
 @pytest.fixture

@@ -8,27 +8,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from bitewing.core.auth.actor import system_actor
-from bitewing.core.demo import DEMO_PASSWORD
+from bitewing.core.demo import DEMO_PASSWORD, DEMO_TENANT
 from bitewing.core.patients import services as patients
-from tests.e2e.conftest import LiveServer
+from bitewing.core.tenancy.models import Tenant
+from tests.e2e.live_server import LiveServer
 
 pytestmark = pytest.mark.e2e
 
 OWNER = "owner@demo.bitewing.test"
 SCREENSHOTS_ENV = "BITEWING_E2E_SCREENSHOTS"
 """Set to a folder to keep the screenshots (they are never committed); default: the test's tmp folder."""
+NO_SIDEWAYS_SCROLLING = (
+    "[...document.querySelectorAll('.table-wrap')].every((wrap) => wrap.scrollWidth <= wrap.clientWidth)"
+)
 
 
 def add_patients(server: LiveServer, family_name: str, count: int) -> None:
     """Register `count` extra patients in the demo tenant, enough for a second page of results."""
     with server.runtime.db.unit_of_work() as lookup:
-        from sqlalchemy import select
-
-        from bitewing.core.tenancy.models import Tenant
-
-        tenant_id = lookup.session.scalar(select(Tenant.id))
+        tenant_id = lookup.session.scalar(select(Tenant.id).where(Tenant.name == DEMO_TENANT))
     actor = system_actor(tenant_id, "e2e")
     with server.runtime.db.unit_of_work(tenant_id) as uow:
         for number in range(count):
@@ -42,20 +43,23 @@ def add_patients(server: LiveServer, family_name: str, count: int) -> None:
 
 
 @pytest.fixture
-def page(browser: Any, demo_server: LiveServer) -> Any:
+def problems() -> list[str]:
+    """Uncaught script errors and console errors (other than the browser's note on a 4xx answer)."""
+    return []
+
+
+@pytest.fixture
+def page(browser: Any, demo_server: LiveServer, problems: list[str]) -> Any:
     context = browser.new_context(base_url=demo_server.url, viewport={"width": 1280, "height": 860})
     page = context.new_page()
     page.set_default_timeout(10_000)
-    page.problems = []  # uncaught script errors and console errors other than failed (4xx) requests
-    page.on("pageerror", lambda error: page.problems.append(f"page error: {error}"))
-    page.on(
-        "console",
-        lambda message: (
-            page.problems.append(f"console {message.type}: {message.text}")
-            if message.type == "error" and "Failed to load resource" not in message.text
-            else None
-        ),
-    )
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+
+    def on_console(message: Any) -> None:
+        if message.type == "error" and "Failed to load resource" not in message.text:
+            problems.append(f"console error: {message.text}")
+
+    page.on("console", on_console)
     yield page
     context.close()
 
@@ -67,7 +71,7 @@ def screenshot_dir(tmp_path: Path) -> Path:
 
 
 def test_staff_console_sign_in_search_create_sign_out(
-    page: Any, demo_server: LiveServer, tmp_path: Path
+    page: Any, demo_server: LiveServer, problems: list[str], tmp_path: Path
 ) -> None:
     from playwright.sync_api import expect
 
@@ -147,7 +151,35 @@ def test_staff_console_sign_in_search_create_sign_out(
     page.get_by_role("link", name="Staff").click()
     expect(page.get_by_role("heading", name="Staff", exact=True)).to_be_visible()
     expect(page.locator("#staff-rows")).to_contain_text("Dr. Daniel Molar")
+    staff_form = page.locator("#staff-form")
+    staff_form.get_by_label("Full name").fill("Rita Radiographer")
+    staff_form.get_by_label("E-mail").fill("rita@demo.bitewing.test")
+    staff_form.get_by_label("Role").select_option("hygienist")
+    staff_form.get_by_label("Initial password").fill("short")
+    staff_form.get_by_role("button", name="Add staff member").click()
+    expect(page.locator("#s-password-error")).not_to_be_empty()
+    staff_form.get_by_label("Initial password").fill("a-long-enough-passw0rd")
+    staff_form.get_by_role("button", name="Add staff member").click()
+    expect(page.locator("#flash")).to_have_text("Added Rita Radiographer (Hygienist).")
+    page.get_by_role("button", name="Deactivate Rita Radiographer").click()
+    expect(page.get_by_role("button", name="Activate Rita Radiographer")).to_be_focused()
+    expect(page.locator("#staff-rows tr", has_text="Rita Radiographer")).to_contain_text("Deactivated")
     page.screenshot(path=shots / "04-staff.png", full_page=True)
+
+    # After a reload the session (and its CSRF token) is picked up again: a write still works.
+    page.goto("/#/locations")
+    page.reload()
+    expect(page.get_by_role("heading", name="Locations", exact=True)).to_be_visible()
+    location_form = page.locator("#location-form")
+    location_form.get_by_label("Name").fill("Harbour Clinic")
+    location_form.get_by_label("Country code").fill("ca")
+    location_form.get_by_label("Time zone").fill("Mars/Olympus")
+    location_form.get_by_role("button", name="Add location").click()
+    expect(page.locator("#l-tz-error")).to_contain_text("unknown IANA time zone")
+    location_form.get_by_label("Time zone").fill("America/Halifax")
+    location_form.get_by_role("button", name="Add location").click()
+    expect(page.locator("#flash")).to_have_text("Added location Harbour Clinic.")
+    expect(page.locator("#locations-rows")).to_contain_text("America/Halifax")
 
     # Phone width: still usable, tables stacked.
     page.set_viewport_size({"width": 390, "height": 844})
@@ -156,7 +188,13 @@ def test_staff_console_sign_in_search_create_sign_out(
     page.get_by_role("button", name="Search").click()
     expect(rows).to_have_count(1)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.evaluate(NO_SIDEWAYS_SCROLLING), "a list scrolls sideways at phone width"
     page.screenshot(path=shots / "05-phone.png", full_page=True)
+    page.get_by_role("link", name="Staff").click()
+    expect(page.locator("#staff-rows")).to_contain_text("Hana Hygienist")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.evaluate(NO_SIDEWAYS_SCROLLING), "a list scrolls sideways at phone width"
+    page.screenshot(path=shots / "06-phone-staff.png", full_page=True)
 
     # Sign out: back to the sign-in form, and a reload does not sign back in.
     page.get_by_role("button", name="Sign out").click()
@@ -166,10 +204,10 @@ def test_staff_console_sign_in_search_create_sign_out(
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     expect(page.get_by_role("navigation", name="Main")).to_be_hidden()
 
-    assert page.problems == []
+    assert problems == []
 
 
-def test_staff_link_is_hidden_from_non_owners(page: Any) -> None:
+def test_staff_link_is_hidden_from_non_owners(page: Any, problems: list[str]) -> None:
     from playwright.sync_api import expect
 
     page.goto("/")
@@ -184,4 +222,4 @@ def test_staff_link_is_hidden_from_non_owners(page: Any) -> None:
     page.get_by_role("link", name="Locations").click()
     expect(page.locator("#locations-rows")).to_contain_text("Downtown Clinic")
     expect(page.locator("#location-new")).to_be_hidden()
-    assert page.problems == []
+    assert problems == []

@@ -134,7 +134,9 @@ def test_admin_and_portal_blueprints_are_registered(app: Flask) -> None:
     assert client.get("/portal").status_code in (200, 302)
 
 
-def test_without_autoload_the_members_pages_are_absent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_autoload_the_members_pages_are_absent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(DISABLE_AUTOLOAD_ENV, "1")
     app = make_app(tmp_path)
     try:

@@ -11,6 +11,7 @@ from bitewing.core.api.auth import close_request_scope
 from bitewing.core.api.errors import init_errors, problem
 from bitewing.core.api.setup import init_api
 from bitewing.core.config import Settings, load_settings
+from bitewing.core.dicomweb.views import blp as dicomweb_blp
 from bitewing.core.runtime import Runtime, build_runtime
 from bitewing.core.storage.views import blp as files_blp
 
@@ -41,9 +42,10 @@ def create_app(
     )
     app.extensions["bitewing"] = runtime
     runtime.object_store.check()
-    init_api(app, settings)
+    init_api(app, settings, sorted(runtime.plugins.connector_types()))
     init_errors(app)
     app.register_blueprint(files_blp)
+    app.register_blueprint(dicomweb_blp)
     for blueprint in runtime.plugins.blueprints():
         app.register_blueprint(blueprint)
     app.teardown_request(close_request_scope)

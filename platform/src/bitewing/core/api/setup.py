@@ -83,8 +83,11 @@ def api_config(app: Flask) -> None:
     )
 
 
-def init_api(app: Flask, settings: Settings) -> Api:
-    """Build the API, rate-limit sign-in (in Redis when configured) and register every resource."""
+def init_api(app: Flask, settings: Settings, connector_types: list[str]) -> Api:
+    """Build the API, rate-limit sign-in (in Redis when configured) and register every resource.
+
+    `connector_types` (the installed ones) are documented as the allowed values of a target's type.
+    """
     api_config(app)
     api = BitewingApi(
         app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name)}
@@ -100,6 +103,7 @@ def init_api(app: Flask, settings: Settings) -> Api:
     for blueprint in RESOURCE_BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix=API_PREFIX + blueprint.url_prefix)
     _document_problem_responses(api)
+    api.spec.components.schemas["Target"]["properties"]["connector_type"]["enum"] = connector_types
     app.extensions["bitewing_limiter"] = limiter
     return api
 

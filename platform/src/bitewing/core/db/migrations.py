@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine
-
-from alembic import command
 
 MIGRATIONS_ENV = "BITEWING_MIGRATIONS_DIR"
 

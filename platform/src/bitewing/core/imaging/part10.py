@@ -32,18 +32,26 @@ def replace(ds: Dataset, keyword: str, value: object) -> None:
     setattr(ds, keyword, value)
 
 
+def file_meta_for(ds: Dataset, syntax: str | None = None) -> FileMetaDataset:
+    """A copy of `ds.file_meta` whose media storage SOP class / instance UIDs match the dataset, in
+    `syntax` when given, with Bitewing's implementation class UID when it had none."""
+    meta = shallow_copy(ds.file_meta) if ds.get("file_meta") is not None else FileMetaDataset()
+    replace(meta, "MediaStorageSOPClassUID", ds.SOPClassUID)
+    replace(meta, "MediaStorageSOPInstanceUID", ds.SOPInstanceUID)
+    if syntax is not None:
+        replace(meta, "TransferSyntaxUID", UID(syntax))
+    if "ImplementationClassUID" not in meta:
+        meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
+        meta.ImplementationVersionName = IMPLEMENTATION_VERSION
+    return meta
+
+
 def to_bytes(ds: Dataset) -> bytes:
     """`ds` as a Part-10 file (preamble, file meta, dataset) in `ds.file_meta.TransferSyntaxUID`.
 
     `ds.file_meta` is replaced by a copy whose media storage SOP class / instance UIDs match the dataset.
     """
-    meta = shallow_copy(ds.file_meta) if ds.get("file_meta") is not None else FileMetaDataset()
-    replace(meta, "MediaStorageSOPClassUID", ds.SOPClassUID)
-    replace(meta, "MediaStorageSOPInstanceUID", ds.SOPInstanceUID)
-    if "ImplementationClassUID" not in meta:
-        meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
-        meta.ImplementationVersionName = IMPLEMENTATION_VERSION
-    ds.file_meta = meta
+    ds.file_meta = file_meta_for(ds)
     buffer = io.BytesIO()
     pydicom.dcmwrite(buffer, ds, enforce_file_format=True)
     return buffer.getvalue()

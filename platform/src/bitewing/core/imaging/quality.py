@@ -20,21 +20,38 @@ def psnr(reference: np.ndarray, test: np.ndarray) -> float:
     return float("inf") if mse == 0 else 10.0 * float(np.log10(255.0 * 255.0 / mse))
 
 
+def _window_sums(planes: np.ndarray, axis: int) -> np.ndarray:
+    """Sums of _WINDOW consecutive values along `axis` (valid region), as _WINDOW shifted slice adds: on
+    short tile rows this is several times faster than a running sum (numpy accumulates along the last
+    axis row by row)."""
+    count = planes.shape[axis] - _WINDOW + 1
+    window = [slice(None)] * planes.ndim
+    window[axis] = slice(0, count)
+    total = planes[tuple(window)].copy()
+    for k in range(1, _WINDOW):
+        window[axis] = slice(k, k + count)
+        total += planes[tuple(window)]
+    return total
+
+
 def _box_means(planes: np.ndarray) -> np.ndarray:
-    """Mean over every full 7x7 window (valid region) of each plane of (n, rows, cols), via integral images."""
-    n, rows, cols = planes.shape
-    c = np.zeros((n, rows + 1, cols + 1))
-    np.cumsum(planes, axis=1, out=c[:, 1:, 1:])
-    np.cumsum(c[:, 1:, 1:], axis=2, out=c[:, 1:, 1:])
-    w = _WINDOW
-    total = c[:, w:, w:] - c[:, :-w, w:] - c[:, w:, :-w] + c[:, :-w, :-w]
-    return total / (w * w)
+    """Mean over every full 7x7 window (valid region) of each plane of (n, rows, cols) integer planes.
+
+    The sums are taken in int32, exact for 8-bit values and their products (49 x 255² < 2³¹), with half
+    the memory traffic of float64.
+    """
+    sums = _window_sums(_window_sums(planes.astype(np.int32, copy=False), 2), 1)
+    return sums * (1.0 / (_WINDOW * _WINDOW))
 
 
-def _ssim_plane(x: np.ndarray, y: np.ndarray) -> float:
-    x = x.astype(np.float64)
-    y = y.astype(np.float64)
-    mx, my, mxx, myy, mxy = _box_means(np.stack([x, y, x * x, y * y, x * y]))
+def _ssim_planes(x: np.ndarray, y: np.ndarray) -> float:
+    """Mean SSIM over every 7x7 window of (n, rows, cols) stacks of 8-bit planes (windows never cross
+    planes)."""
+    x = x.astype(np.int32)
+    y = y.astype(np.int32)
+    k = len(x)
+    means = _box_means(np.concatenate([x, y, x * x, y * y, x * y]))
+    mx, my, mxx, myy, mxy = (means[i * k : (i + 1) * k] for i in range(5))
     n = _WINDOW * _WINDOW
     unbias = n / (n - 1)
     vx = (mxx - mx * mx) * unbias
@@ -43,6 +60,17 @@ def _ssim_plane(x: np.ndarray, y: np.ndarray) -> float:
     num = (2 * mx * my + _C1) * (2 * cxy + _C2)
     den = (mx * mx + my * my + _C1) * (vx + vy + _C2)
     return float(np.mean(num / den))
+
+
+def _ssim_plane(x: np.ndarray, y: np.ndarray) -> float:
+    return _ssim_planes(x[np.newaxis], y[np.newaxis])
+
+
+def ssim_stack(reference: np.ndarray, test: np.ndarray) -> float:
+    """Mean SSIM of (n, rows, cols) stacks of equal-size greyscale tiles, in one vectorised pass."""
+    if reference.shape != test.shape or reference.ndim != 3:
+        raise ValueError(f"expected two equal (n, rows, cols) stacks, got {reference.shape} and {test.shape}")
+    return _ssim_planes(reference, test)
 
 
 def ssim(reference: np.ndarray, test: np.ndarray) -> float:

@@ -173,6 +173,35 @@ def _attenuation(kind: Kind, rows: int, cols: int, seed: int) -> np.ndarray:
     return canvas
 
 
+QUANTUM_NOISE_SHARE = 0.55
+"""Share of the noise variance that passed through the scintillator / phosphor light spread (the rest is
+white electronic noise). Chosen so that the noise of the synthetic images has the neighbour correlation
+(~0.37) and the fall of its power spectrum towards Nyquist (to ~0.1 of the low-frequency level) measured on
+the real CR radiographs of pydicom-data (RG1, RG3): see docs/decisions/0002-rendition-defaults.md."""
+
+
+def _blur_121(noise: np.ndarray) -> np.ndarray:
+    """Separable [1, 2, 1] / 4 binomial blur (edges replicated), in place of a detector's light spread."""
+    padded = np.pad(noise, 1, mode="edge")
+    rows = padded[:-2] + 2.0 * padded[1:-1] + padded[2:]
+    return (rows[:, :-2] + 2.0 * rows[:, 1:-1] + rows[:, 2:]) * np.float32(1 / 16)
+
+
+def detector_noise(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
+    """Unit-variance noise with the spectrum of an indirect-conversion detector: quantum noise blurred by
+    the light spread of its scintillator or storage phosphor plus white electronic noise.
+
+    Per-pixel standard deviation is 1 (the amplitude is the caller's); only the spectrum differs from white
+    noise: neighbouring pixels correlate (~0.37) as they do on real radiographs.
+    """
+    quantum = _blur_121(rng.standard_normal((rows, cols), dtype=np.float32))
+    quantum *= np.float32(16 / 6)  # the 2D [1, 2, 1] / 4 kernel keeps (6/16)² of the variance
+    electronic = rng.standard_normal((rows, cols), dtype=np.float32)
+    return quantum * np.float32(np.sqrt(QUANTUM_NOISE_SHARE)) + electronic * np.float32(
+        np.sqrt(1 - QUANTUM_NOISE_SHARE)
+    )
+
+
 @lru_cache(maxsize=12)
 def _projection_pixels(kind: Kind, seed: int, rows: int, cols: int, bits_stored: int) -> np.ndarray:
     """Stored values of a projection radiograph (MONOCHROME2: more attenuation is brighter)."""
@@ -183,7 +212,7 @@ def _projection_pixels(kind: Kind, seed: int, rows: int, cols: int, bits_stored:
     top = (1 << bits_stored) - 1
     signal = 0.06 * top + 0.62 * top * (1.0 - np.exp(-1.1 * att))
     noise_sd = np.sqrt(np.maximum(signal, 1.0)) * (0.35 * (1 << max(0, bits_stored - 12)) ** 0.5)
-    signal += rng.standard_normal((rows, cols), dtype=np.float32) * noise_sd
+    signal += detector_noise(rng, rows, cols) * noise_sd
     out = np.clip(np.rint(signal), 0, top).astype(np.uint16)
     out.flags.writeable = False
     return out

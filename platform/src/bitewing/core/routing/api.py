@@ -146,10 +146,10 @@ class RuleItem(TenantView):
         rules.delete_rule(self.uow, self.actor, rule_id)
 
 
-@dry_run_blp.route("/dry-run", methods=["POST"])
+@dry_run_blp.route("/dry-run")
 class DryRun(TenantView):
-    @dry_run_blp.arguments(DryRunSchema)
+    @dry_run_blp.arguments(DryRunSchema, location="query")
     @dry_run_blp.response(200, DryRunResultSchema(many=True))
-    def post(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+    def get(self, data: dict[str, Any]) -> list[dict[str, Any]]:
         """Where would this image (or the latest N images) go? Nothing is sent"""
         return rules.dry_run(self.uow, self.actor, image_id=data.get("image_id"), last=data.get("last"))

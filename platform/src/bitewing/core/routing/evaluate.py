@@ -47,7 +47,7 @@ class Conditions:
                 uuid.UUID(str(v)) for v in data.get("patient_primary_location_ids", [])
             ),
             storage_preferences=frozenset(data.get("storage_preferences", [])),
-            dicom=dict(data.get("dicom", {})),
+            dicom={match["keyword"]: match["pattern"] for match in data.get("dicom", [])},
         )
 
     def match(self, facts: RoutingFacts) -> bool:

@@ -14,7 +14,6 @@ from bitewing.core.auth.actor import STAFF_ROLES, Actor
 from bitewing.core.db.session import UnitOfWork
 from bitewing.core.devices.models import XrayMachine
 from bitewing.core.errors import Invalid, NotFound
-from bitewing.core.images.attributes import ROUTING_KEYWORDS
 from bitewing.core.images.models import Image
 from bitewing.core.patients.models import Patient
 from bitewing.core.routing.evaluate import Action, Conditions, Route, RoutingFacts, Rule, evaluate
@@ -24,20 +23,9 @@ from bitewing.core.tenancy.models import Location, Tenant
 
 
 def _json_conditions(conditions: dict[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(conditions.get("dicom", {})) - set(ROUTING_KEYWORDS))
-    if unknown:
-        raise Invalid(
-            "rules can match only the DICOM attributes Bitewing keeps for routing",
-            errors={
-                "conditions": {
-                    "dicom": [f"not kept: {', '.join(unknown)}; use one of {', '.join(ROUTING_KEYWORDS)}"]
-                }
-            },
-        )
+    """The stored JSON form: only the conditions given, values as strings."""
     return {
-        key: [str(v.value) if hasattr(v, "value") else str(v) for v in values]
-        if isinstance(values, list)
-        else values
+        key: [v if isinstance(v, dict) else str(v) for v in values]
         for key, values in conditions.items()
         if values
     }
@@ -51,8 +39,10 @@ def _check_actions(uow: UnitOfWork, actions: list[dict[str, Any]]) -> list[dict[
     for index, action in enumerate(actions):
         target = uow.session.scalar(select(Target).where(Target.id == action["target_id"]))
         if target is None:
-            errors[str(index)] = {"target_id": ["no such target in this practice"]}
-            continue
+            raise NotFound(
+                "a rule action names an unknown target",
+                errors={"actions": {str(index): {"target_id": ["no such target in this practice"]}}},
+            )
         refusal = residency_refusal(tenant, target, overrides)
         if refusal:
             errors[str(index)] = {"target_id": [refusal]}
@@ -67,7 +57,7 @@ def _check_conditions_refs(uow: UnitOfWork, conditions: dict[str, Any]) -> None:
     for key in ("location_ids", "patient_primary_location_ids"):
         for location_id in conditions.get(key, []):
             if uow.session.scalar(select(Location.id).where(Location.id == location_id)) is None:
-                raise Invalid(
+                raise NotFound(
                     "unknown location in conditions",
                     errors={"conditions": {key: [f"no location {location_id}"]}},
                 )

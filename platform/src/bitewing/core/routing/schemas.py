@@ -6,11 +6,10 @@ from marshmallow import Schema, fields, validate
 
 from bitewing.core.api.fields import text
 from bitewing.core.deliveries.models import DeliveryRole
+from bitewing.core.images.attributes import ROUTING_KEYWORDS
 from bitewing.core.images.types import ImageType
 from bitewing.core.plugins.connectors import TransferSyntaxPreference
 from bitewing.core.tenancy.models import Region, StoragePreference
-
-_DICOM_KEYWORD = validate.Regexp(r"^[A-Za-z][A-Za-z0-9]{0,63}$", error="a DICOM keyword such as Manufacturer")
 
 
 class ConnectorTypeSchema(Schema):
@@ -60,6 +59,13 @@ class ResidencyOverrideSchema(Schema):
     reason = text(required=True, min_length=10, max_length=500)
 
 
+class AttributeMatchSchema(Schema):
+    """A DICOM attribute compared with a shell-style pattern, case-insensitively."""
+
+    keyword = fields.String(required=True, validate=validate.OneOf(ROUTING_KEYWORDS))
+    pattern = text(required=True, min_length=1, max_length=128, metadata={"description": "e.g. Planmeca*"})
+
+
 class ConditionsSchema(Schema):
     """When a rule applies; all given conditions must hold, any value within a list matches."""
 
@@ -68,11 +74,12 @@ class ConditionsSchema(Schema):
     image_types = fields.List(fields.String(validate=validate.OneOf([t.value for t in ImageType])))
     modalities = fields.List(text(min_length=1, max_length=16))
     patient_primary_location_ids = fields.List(fields.UUID())
-    storage_preferences = fields.List(fields.String(validate=validate.OneOf([p.value for p in StoragePreference])))
-    dicom = fields.Dict(
-        keys=fields.String(validate=_DICOM_KEYWORD),
-        values=text(min_length=1, max_length=128),
-        metadata={"description": 'DICOM keyword → shell-style pattern, e.g. {"Manufacturer": "Planmeca*"}'},
+    storage_preferences = fields.List(
+        fields.String(validate=validate.OneOf([p.value for p in StoragePreference]))
+    )
+    dicom = fields.List(
+        fields.Nested(AttributeMatchSchema),
+        metadata={"description": "DICOM attribute matches; all must hold"},
     )
 
 

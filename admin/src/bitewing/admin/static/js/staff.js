@@ -13,6 +13,8 @@ async function setActive(ctx, member, active, button) {
     await ctx.api.patch(`/users/${encodeURIComponent(member.id)}`, { active });
     ctx.flash(`${member.full_name} is now ${active ? "active" : "deactivated"}.`);
     await load(ctx);
+    // The list was redrawn: keep the keyboard where it was, on this member's (new) button.
+    byId("staff-rows").querySelector(`button[data-member-id="${CSS.escape(member.id)}"]`)?.focus();
   } catch (failure) {
     if (!(failure instanceof ApiError)) throw failure;
     button.disabled = false;
@@ -35,7 +37,12 @@ async function load(ctx) {
               const label = member.active ? "Deactivate" : "Activate";
               const button = el(
                 "button",
-                { type: "button", class: "button-quiet", "aria-label": `${label} ${member.full_name}` },
+                {
+                  type: "button",
+                  class: "button-quiet",
+                  "aria-label": `${label} ${member.full_name}`,
+                  dataset: { memberId: member.id },
+                },
                 label,
               );
               button.addEventListener("click", () => setActive(ctx, member, !member.active, button));

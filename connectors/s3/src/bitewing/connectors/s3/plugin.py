@@ -1,4 +1,5 @@
-"""Entry point of the S3 connector (group ``bitewing``): provides the ``s3://`` object-store scheme."""
+"""Entry point of the S3 connector (group ``bitewing``): the ``s3://`` object-store scheme and the ``s3`` archive
+connector type."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from bitewing.core.plugins import hookimpl
 
 if TYPE_CHECKING:
     from bitewing.connectors.s3.store import S3ObjectStore
+    from bitewing.core.plugins.connectors import ConnectorType
     from bitewing.core.plugins.hookspecs import ObjectStoreFactory
 
 
@@ -22,3 +24,11 @@ def s3_store_factory(url: str, options: Mapping[str, Any]) -> S3ObjectStore:
 @hookimpl
 def bitewing_object_store_types() -> dict[str, ObjectStoreFactory]:
     return {"s3": s3_store_factory}
+
+
+@hookimpl
+def bitewing_connector_types() -> list[ConnectorType]:
+    """The ``s3`` archive target; boto3 is imported only when connector types are asked for."""
+    from bitewing.connectors.s3.target import S3ArchiveType
+
+    return [S3ArchiveType()]

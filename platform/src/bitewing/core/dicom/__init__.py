@@ -1,0 +1,1 @@
+"""DICOM network doors: the C-STORE listener (`bitewing.core.dicom.listener`)."""
