@@ -193,11 +193,6 @@ def test_a_malformed_setting_is_a_one_line_error(instance: Path) -> None:
     assert_one_line_error(result, "BITEWING_DICOM_PORT")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: the group callback loads settings for ./instance (writing ./instance/secret_key) "
-    "before `demo --instance` replaces them; see the report",
-)
 def test_demo_with_an_instance_leaves_the_working_directory_alone(tmp_path: Path) -> None:
     demo_instance = tmp_path / "demo"
     result = CliRunner().invoke(main, ["demo", "--instance", str(demo_instance), "--no-serve"])

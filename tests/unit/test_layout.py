@@ -79,3 +79,25 @@ def test_import_linter_contracts_are_kept() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "broken" in result.stdout and " 0 broken" in result.stdout
+
+
+def test_connector_contract_forbids_every_core_module_but_plugins() -> None:
+    """A new core module must be added to the contract, or connectors could start importing it."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    (contract,) = [
+        c
+        for c in config["tool"]["importlinter"]["contracts"]
+        if c.get("source_modules") == ["bitewing.connectors"]
+    ]
+    core = ROOT / "platform" / "src" / "bitewing" / "core"
+    modules = {
+        p.stem for p in core.iterdir() if (p.suffix == ".py" or p.is_dir()) and not p.name.startswith("__")
+    }
+    forbidden = {
+        m.removeprefix("bitewing.core.")
+        for m in contract["forbidden_modules"]
+        if m.startswith("bitewing.core")
+    }
+    assert modules - {"plugins"} == forbidden

@@ -6,6 +6,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 
 import click
@@ -24,9 +25,20 @@ from bitewing.core.tenancy import services as tenancy
 from bitewing.core.tenancy.models import Region, StoragePreference
 
 
+class CliState:
+    """What the group's options chose; settings are read only when a command needs them."""
+
+    def __init__(self, instance: Path | None) -> None:
+        self.instance = instance
+
+    @cached_property
+    def settings(self) -> Settings:
+        return load_settings(instance_path=self.instance)
+
+
 @contextmanager
 def _runtime(ctx: click.Context) -> Iterator[Runtime]:
-    runtime = build_runtime(ctx.obj)
+    runtime = build_runtime(ctx.obj.settings)
     try:
         yield runtime
     finally:
@@ -58,7 +70,7 @@ class BitewingGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context, instance: Path | None) -> None:
     """Bitewing: dental imaging and practice workflow platform."""
-    ctx.obj = load_settings(instance_path=instance)
+    ctx.obj = CliState(instance)
 
 
 @main.group()
@@ -69,8 +81,9 @@ def db() -> None:
 @db.command("upgrade")
 @click.option("--revision", default="head", show_default=True)
 @click.pass_obj
-def db_upgrade(settings: Settings, revision: str) -> None:
+def db_upgrade(state: CliState, revision: str) -> None:
     """Apply the migrations (the only way the schema changes)."""
+    settings = state.settings
     migrations.upgrade(settings.database_url, revision)
     click.echo(f"database at revision {migrations.current(settings.database_url)}")
 
@@ -256,11 +269,11 @@ def token_create(ctx: click.Context, slug: str, role: str, name: str) -> None:
 @click.option("--port", default=5000, show_default=True)
 @click.option("--workers", default=2, show_default=True)
 @click.pass_obj
-def serve(settings: Settings, host: str, port: int, workers: int) -> None:
+def serve(state: CliState, host: str, port: int, workers: int) -> None:
     """Serve the web app and API with gunicorn."""
     from bitewing.core.server import run_gunicorn
 
-    run_gunicorn(settings, host=host, port=port, workers=workers)
+    run_gunicorn(state.settings, host=host, port=port, workers=workers)
 
 
 @main.command()
@@ -272,7 +285,7 @@ def worker(ctx: click.Context, queues: tuple[str, ...], burst: bool) -> None:
     from bitewing.core.jobs import QUEUES
     from bitewing.core.jobs.worker import work
 
-    if not ctx.obj.redis_url:
+    if not ctx.obj.settings.redis_url:
         raise click.ClickException(
             "BITEWING_REDIS_URL is not set: without Redis, jobs run inside `bitewing serve`"
         )
@@ -288,12 +301,11 @@ def worker(ctx: click.Context, queues: tuple[str, ...], burst: bool) -> None:
 )
 @click.option("--no-serve", is_flag=True, help="Seed only; do not start the web server.")
 @click.pass_obj
-def demo(settings: Settings, port: int, host: str, instance: Path | None, no_serve: bool) -> None:
+def demo(state: CliState, port: int, host: str, instance: Path | None, no_serve: bool) -> None:
     """Seed a demo practice on the embedded default (SQLite, local folder, in-process jobs) and serve it."""
     from bitewing.core.demo import run_demo
 
-    if instance is not None:
-        settings = load_settings(instance_path=instance)
+    settings = load_settings(instance_path=instance or state.instance)
     run_demo(settings, host=host, port=port, serve=not no_serve, echo=click.echo)
 
 

@@ -80,6 +80,7 @@ class Settings:
 
 
 _BOOL_TRUE = {"1", "true", "yes", "on"}
+_BOOL_FALSE = {"0", "false", "no", "off"}
 
 
 def _coerce(name: str, raw: str, annotation: str) -> Any:
@@ -89,7 +90,10 @@ def _coerce(name: str, raw: str, annotation: str) -> Any:
         except ValueError as exc:
             raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be a whole number, got {raw!r}") from exc
     if annotation.startswith("bool"):
-        return raw.strip().lower() in _BOOL_TRUE
+        word = raw.strip().lower()
+        if word not in _BOOL_TRUE | _BOOL_FALSE:
+            raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be true or false, got {raw!r}")
+        return word in _BOOL_TRUE
     return raw
 
 
@@ -100,8 +104,9 @@ def _instance_secret(instance_path: Path) -> str:
         return path.read_text().strip()
     instance_path.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
     return key
 
 

@@ -17,13 +17,21 @@ def reject_lone_surrogates(value: str) -> None:
         raise ValidationError("must be valid Unicode text") from exc
 
 
-def text(*, max_length: int, min_length: int = 0, extra_forbidden: str = "", **kwargs: Any) -> fields.String:
-    """A string field of at most `max_length` characters of printable text (the rule is in the OpenAPI spec)."""
+def text(
+    *,
+    max_length: int,
+    min_length: int = 0,
+    extra_forbidden: str = "",
+    error: str = "must be printable text without control characters",
+    **kwargs: Any,
+) -> fields.String:
+    """A string field of at most `max_length` characters of printable text (the rule is in the OpenAPI spec);
+    `extra_forbidden` adds characters to refuse, and `error` then says which."""
     pattern = f"^[^{CONTROL_CHARACTERS}{extra_forbidden}]*$"
     return fields.String(
         validate=[
             validate.Length(min=min_length, max=max_length),
-            validate.Regexp(pattern, error="must be printable text without control characters"),
+            validate.Regexp(pattern, error=error),
             reject_lone_surrogates,
         ],
         **kwargs,

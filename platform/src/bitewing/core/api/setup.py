@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Flask
+from flask import Blueprint, Flask, Response, send_from_directory
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_smorest import Api
 from marshmallow import Schema
+from swagger_ui_bundle import swagger_ui_path
 
 from bitewing.core.accounts.api import login_blp, session_blp, tokens_blp, users_blp
 from bitewing.core.api.schemas import ProblemSchema
@@ -58,15 +59,16 @@ def schema_name(schema: type[Schema] | Schema) -> str | None:
 
 
 def api_config(app: Flask) -> None:
-    """The flask-smorest settings: OpenAPI 3.1 at /api/v1/openapi.json and a docs page at /api/v1/docs."""
+    """The flask-smorest settings: OpenAPI 3.1 at /api/v1/openapi.json and Swagger UI at /api/v1/docs, its
+    assets served from the installed swagger-ui-bundle (no CDN)."""
     app.config.update(
         API_TITLE="Bitewing API",
         API_VERSION="v1",
         OPENAPI_VERSION="3.1.0",
         OPENAPI_URL_PREFIX=API_PREFIX,
         OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_RAPIDOC_PATH="docs",
-        OPENAPI_RAPIDOC_URL="https://unpkg.com/rapidoc/dist/rapidoc-min.js",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL=f"{API_PREFIX}/docs-assets/",
         API_SPEC_OPTIONS={
             "info": {
                 "description": "REST API of Bitewing. Authenticate with `Authorization: Bearer <token>`."
@@ -81,6 +83,15 @@ def api_config(app: Flask) -> None:
         },
         PAGINATION_PAGE_SIZE_MAX=100,
     )
+
+
+docs_assets = Blueprint("api_docs_assets", __name__, url_prefix=f"{API_PREFIX}/docs-assets")
+
+
+@docs_assets.get("/<path:filename>")
+def docs_asset(filename: str) -> Response:
+    """A Swagger UI file from the swagger-ui-bundle package."""
+    return send_from_directory(swagger_ui_path, filename, max_age=86400)
 
 
 def init_api(app: Flask, settings: Settings, connector_types: list[str]) -> Api:
@@ -100,6 +111,7 @@ def init_api(app: Flask, settings: Settings, connector_types: list[str]) -> Api:
         headers_enabled=True,
     )
     limiter.limit(settings.login_rate_limit)(login_blp)
+    app.register_blueprint(docs_assets)
     for blueprint in RESOURCE_BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix=API_PREFIX + blueprint.url_prefix)
     _document_problem_responses(api)

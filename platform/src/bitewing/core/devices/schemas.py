@@ -19,6 +19,7 @@ class MachineSchema(Schema):
         min_length=1,
         max_length=16,
         extra_forbidden="\\\\",
+        error="must be printable text without a backslash",
         metadata={"description": "calling AE title the machine sends with; unique across Bitewing"},
     )
     allowed_ips = fields.List(

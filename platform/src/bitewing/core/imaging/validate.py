@@ -14,10 +14,12 @@ import warnings
 
 import pydicom
 from pydicom.dataelem import RawDataElement
+from pydicom.datadict import dictionary_VR
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import generate_fragmented_frames
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import get_decoder
+from pydicom.tag import BaseTag
 from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 REQUIRED_UIDS = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
@@ -100,15 +102,30 @@ def _check_not_truncated(ds: Dataset) -> None:
         )
 
 
+def _is_sequence(ds: Dataset, tag: BaseTag) -> bool:
+    """True for a sequence element, read from the raw element's VR (or the dictionary's for implicit VR)
+    without converting the element's value."""
+    elem = ds.get_item(tag)
+    vr = elem.VR
+    if vr is None and isinstance(elem, RawDataElement):
+        try:
+            vr = dictionary_VR(tag)
+        except KeyError:
+            return False
+    return vr == "SQ"
+
+
 def _check_nesting(ds: Dataset, max_depth: int, depth: int = 0) -> None:
-    for elem in ds:
-        if elem.VR != "SQ":
+    """Only sequence elements are converted (their items parsed); leaf values stay raw: for a volume with
+    thousands of per-frame functional group items that is most of the cost of reading it."""
+    for tag in list(ds.keys()):
+        if not _is_sequence(ds, tag):
             continue
         if depth + 1 > max_depth:
             raise InvalidInstance(
                 "nesting_too_deep", f"sequences are nested more than {max_depth} levels deep"
             )
-        for item in elem.value:
+        for item in ds[tag].value:
             _check_nesting(item, max_depth, depth + 1)
 
 

@@ -17,6 +17,7 @@ class PatientSchema(Schema):
         min_length=1,
         max_length=64,
         extra_forbidden="\\\\^=",
+        error="must be printable text without a backslash, ^ or =",
         metadata={"description": "the practice's chart number (DICOM Patient ID); no backslash, ^ or ="},
     )
     given_name = text(required=True, min_length=1, max_length=120)
