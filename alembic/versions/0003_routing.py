@@ -1,8 +1,8 @@
-"""Routing: targets, rules, residency overrides, deliveries; image routing attributes; row-level security.
+"""Routing: targets (also as sources), rules, residency overrides, deliveries; routing attributes; RLS.
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-27 23:47:22.222990
+Create Date: 2026-11-28 00:08:31.875367
 """
 
 from collections.abc import Sequence
@@ -55,10 +55,21 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("poll_source", sa.Boolean(), nullable=False),
+        sa.Column("source_location_id", sa.Uuid(), nullable=True),
+        sa.Column("poll_cursor", sa.String(length=200), nullable=True),
+        sa.Column("last_polled_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_poll_error", sa.String(length=500), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["source_location_id"],
+            ["locations.id"],
+            name=op.f("fk_targets_source_location_id_locations"),
+            ondelete="SET NULL",
+        ),
         sa.ForeignKeyConstraint(
             ["tenant_id"], ["tenants.id"], name=op.f("fk_targets_tenant_id_tenants"), ondelete="CASCADE"
         ),
@@ -166,6 +177,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("attributes", sa.JSON(), nullable=False, server_default="{}"))
         batch_op.add_column(sa.Column("routed_at", sa.DateTime(timezone=True), nullable=True))
 
+    with op.batch_alter_table("ingest_records", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("source_target_id", sa.Uuid(), nullable=True))
+
     if op.get_bind().dialect.name == "postgresql":
         for table in ("targets", "residency_overrides", "routing_rules", "deliveries"):
             for statement in rls.tenant_table_sql(table):
@@ -173,6 +187,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("ingest_records", schema=None) as batch_op:
+        batch_op.drop_column("source_target_id")
+
     with op.batch_alter_table("images", schema=None) as batch_op:
         batch_op.drop_column("routed_at")
         batch_op.drop_column("attributes")

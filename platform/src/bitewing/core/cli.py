@@ -219,7 +219,9 @@ def sweep(ctx: click.Context, older_than: int) -> None:
         result = sweep_once(runtime, ingest_older_than=timedelta(seconds=older_than))
         if isinstance(runtime.jobs, InProcessRunner):
             runtime.jobs.drain()
-    click.echo(f"queued {result.ingests} received instance(s) and {result.deliveries} delivery(ies)")
+    click.echo(
+        f"queued {result.ingests} received instance(s), {result.deliveries} delivery(ies), {result.polls} poll(s)"
+    )
 
 
 @main.group()

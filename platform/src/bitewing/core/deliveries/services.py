@@ -21,6 +21,7 @@ from bitewing.core.deliveries.encoding import encode_for_target
 from bitewing.core.deliveries.models import OPEN_STATES, Delivery, DeliveryRole, DeliveryState
 from bitewing.core.errors import Conflict, NotFound
 from bitewing.core.images.models import Image, Series, Study
+from bitewing.core.ingest.models import IngestRecord
 from bitewing.core.jobs import job
 from bitewing.core.plugins.connectors import ConnectorError, InstanceRef
 from bitewing.core.plugins.storage import sha256_hex
@@ -55,6 +56,9 @@ def route_image(runtime: Runtime, tenant_id: str, image_id: str) -> list[str]:
         if image is None:
             return []
         existing = set(uow.session.scalars(select(Delivery.target_id).where(Delivery.image_id == image.id)))
+        record = uow.session.get(IngestRecord, image.ingest_id) if image.ingest_id else None
+        if record is not None and record.source_target_id is not None:
+            existing.add(record.source_target_id)  # the source already holds the image
         for decision in decide(uow, image):
             if decision.refused or decision.route.target_id in existing:
                 if decision.refused:

@@ -16,11 +16,13 @@ from bitewing.core.imaging.render import (
     Rendition,
     RenditionSpec,
     cbct_views,
+    orthogonal_slices,
     render_renditions,
+    tile_views,
 )
 from bitewing.core.imaging.transcode import lossless_archive
 from bitewing.core.imaging.validate import expected_native_length, parse_instance
-from bitewing.core.imaging.window import display_frames
+from bitewing.core.imaging.window import display_frames, greyscale_lookup
 
 
 @dataclass
@@ -75,9 +77,13 @@ def process_instance(
     with _timed(timings, "decode"):
         stored = stored_frames(ds)
     with _timed(timings, "display"):
-        frames = display_frames(ds, stored)
+        lookup = greyscale_lookup(ds, stored) if len(stored[0]) > 1 else None
+        if lookup is not None:  # a volume: map only the three planes shown, not every voxel
+            axial, coronal, sagittal = (lookup(view) for view in orthogonal_slices(stored[0]))
+            overview, full = tile_views(axial, coronal, sagittal), axial
+        else:
+            overview, full = _views(display_frames(ds, stored))
     with _timed(timings, "render"):
-        overview, full = _views(frames)
         renditions = render_renditions(overview, rendition_specs, full_source=full)
     with _timed(timings, "archive"):
         archive, syntax = lossless_archive(ds, original=data, stored=stored)

@@ -265,15 +265,21 @@ def cbct_views(volume: np.ndarray) -> np.ndarray:
     slices side by side, each at its own aspect (isotropic voxels assumed), on a black background."""
     if volume.ndim != 3:
         raise ValueError(f"expected (slices, rows, cols), got shape {volume.shape}")
+    return tile_views(*orthogonal_slices(volume))
+
+
+def orthogonal_slices(volume: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The middle axial, coronal and sagittal slices of (slices, rows, cols), head up (views, no copies)."""
     slices, rows, cols = volume.shape
-    axial = volume[slices // 2]
-    coronal = volume[::-1, rows // 2, :]
-    sagittal = volume[::-1, :, cols // 2]
-    height = max(rows, slices)
-    width = cols + cols + rows
-    canvas = np.zeros((height, width), dtype=np.uint8)
+    return volume[slices // 2], volume[::-1, rows // 2, :], volume[::-1, :, cols // 2]
+
+
+def tile_views(*views: np.ndarray) -> np.ndarray:
+    """uint8 `views` side by side, vertically centred on a black canvas."""
+    height = max(view.shape[0] for view in views)
+    canvas = np.zeros((height, sum(view.shape[1] for view in views)), dtype=np.uint8)
     x = 0
-    for view in (axial, coronal, sagittal):
+    for view in views:
         top = (height - view.shape[0]) // 2
         canvas[top : top + view.shape[0], x : x + view.shape[1]] = view
         x += view.shape[1]

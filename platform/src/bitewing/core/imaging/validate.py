@@ -13,8 +13,8 @@ import struct
 import warnings
 
 import pydicom
-from pydicom.dataelem import RawDataElement
 from pydicom.datadict import dictionary_VR
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import generate_fragmented_frames
 from pydicom.errors import InvalidDicomError
@@ -115,16 +115,94 @@ def _is_sequence(ds: Dataset, tag: BaseTag) -> bool:
     return vr == "SQ"
 
 
+_LONG_VRS = frozenset(
+    {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
+)
+_ITEM, _ITEM_END, _SEQUENCE_END = (0xFFFE, 0xE000), (0xFFFE, 0xE00D), (0xFFFE, 0xE0DD)
+
+
+def _too_deep(max_depth: int) -> InvalidInstance:
+    return InvalidInstance("nesting_too_deep", f"sequences are nested more than {max_depth} levels deep")
+
+
+def _walk_items(buf: bytes, pos: int, end: int, depth: int, max_depth: int) -> int | None:
+    """Skip the items of an explicit VR little endian sequence at nesting `depth` that ends at `end` (or
+    at its delimiter); the position after it, or None for anything this byte walker does not handle."""
+    while pos < end:
+        if pos + 8 > len(buf):
+            return None
+        group, element, length = struct.unpack_from("<HHI", buf, pos)
+        pos += 8
+        if (group, element) == _SEQUENCE_END:
+            return pos
+        if (group, element) != _ITEM:
+            return None
+        found = _walk_elements(
+            buf, pos, None if length == _UNDEFINED_LENGTH else pos + length, depth, max_depth
+        )
+        if found is None:
+            return None
+        pos = found
+    return pos if pos == end else None
+
+
+def _walk_elements(buf: bytes, pos: int, end: int | None, depth: int, max_depth: int) -> int | None:
+    """Skip the elements of an item (to `end`, or to its delimiter when `end` is None), walking nested
+    sequences; the position after the item, or None when the walker cannot tell."""
+    while end is None or pos < end:
+        if pos + 8 > len(buf):
+            return None
+        group, element = struct.unpack_from("<HH", buf, pos)
+        if (group, element) == _ITEM_END:
+            return pos + 8
+        vr = buf[pos + 4 : pos + 6]
+        if vr in _LONG_VRS:
+            if pos + 12 > len(buf):
+                return None
+            length = struct.unpack_from("<I", buf, pos + 8)[0]
+            pos += 12
+        elif vr.isalpha() and vr.isupper():
+            length = struct.unpack_from("<H", buf, pos + 6)[0]
+            pos += 8
+        else:
+            return None  # not explicit VR here
+        if vr == b"SQ":
+            if depth + 1 > max_depth:
+                raise _too_deep(max_depth)
+            undefined = length == _UNDEFINED_LENGTH
+            found = _walk_items(buf, pos, len(buf) if undefined else pos + length, depth + 1, max_depth)
+            if found is None:
+                return None
+            pos = found
+        elif length == _UNDEFINED_LENGTH:
+            return None
+        else:
+            pos += length
+    return pos if pos == end else None
+
+
+def _raw_sequence_ok(ds: Dataset, tag: BaseTag, depth: int, max_depth: int) -> bool:
+    """Check a defined-length sequence of an Explicit VR Little Endian dataset straight from its bytes
+    (pydicom would build a Dataset per item: most of the cost of reading a volume's per-frame functional
+    groups). False when the bytes are not plain enough for the walker (pydicom then decides)."""
+    elem = ds.get_item(tag)
+    if not isinstance(elem, RawDataElement) or elem.length == _UNDEFINED_LENGTH:
+        return False
+    if ds.original_encoding != (False, True) or not isinstance(elem.value, bytes):
+        return False
+    return _walk_items(elem.value, 0, len(elem.value), depth, max_depth) is not None
+
+
 def _check_nesting(ds: Dataset, max_depth: int, depth: int = 0) -> None:
-    """Only sequence elements are converted (their items parsed); leaf values stay raw: for a volume with
-    thousands of per-frame functional group items that is most of the cost of reading it."""
+    """Sequences are walked as raw bytes where possible, else converted by pydicom (their leaf values
+    stay raw either way)."""
     for tag in list(ds.keys()):
         if not _is_sequence(ds, tag):
             continue
         if depth + 1 > max_depth:
-            raise InvalidInstance(
-                "nesting_too_deep", f"sequences are nested more than {max_depth} levels deep"
-            )
+            raise _too_deep(max_depth)
+        if _raw_sequence_ok(ds, tag, depth + 1, max_depth):
+            continue
         for item in ds[tag].value:
             _check_nesting(item, max_depth, depth + 1)
 

@@ -9,7 +9,7 @@ PALETTE COLOR) becomes 8-bit RGB.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -160,6 +160,22 @@ def _greyscale(ds: Dataset, stored: np.ndarray) -> np.ndarray:
     table = greyscale_table(ds, stored.dtype, _sample(stored))
     index = stored.view(f"u{stored.dtype.itemsize}")
     return np.take(table, index)
+
+
+def greyscale_lookup(
+    ds: Dataset, stored: tuple[np.ndarray, str]
+) -> Callable[[np.ndarray], np.ndarray] | None:
+    """For greyscale 8- or 16-bit integer frames (frames, rows, cols): a function that maps any slice of
+    them to the display values `display_frames` gives (the same table), so that a caller who shows a few
+    planes of a volume need not map every voxel. None for other data."""
+    pixels, photometric = stored
+    if photometric not in _GREYSCALE or pixels.ndim != 3 or pixels.dtype.kind not in "iu":
+        return None
+    if pixels.dtype.itemsize > 2:
+        return None
+    table = greyscale_table(ds, pixels.dtype, _sample(pixels))
+    unsigned = f"u{pixels.dtype.itemsize}"
+    return lambda part: np.take(table, part.view(unsigned))
 
 
 def _to_uint8(arr: np.ndarray, bits: int) -> np.ndarray:

@@ -50,6 +50,7 @@ class IngestRecord(UuidPrimaryKey, TenantScoped, Base):
     spool_key: Mapped[str | None] = mapped_column(String(200))
     machine_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("xray_machines.id", ondelete="SET NULL"))
     location_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("locations.id", ondelete="SET NULL"))
+    source_target_id: Mapped[uuid.UUID | None] = mapped_column(index=False)
     calling_ae: Mapped[str | None] = mapped_column(String(16))
     remote_addr: Mapped[str | None] = mapped_column(String(64))
     filename: Mapped[str | None] = mapped_column(String(300))

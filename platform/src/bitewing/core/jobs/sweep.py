@@ -7,6 +7,8 @@ import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from bitewing.core.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -18,16 +20,22 @@ class SweepResult:
 
     ingests: int
     deliveries: int
+    polls: int
 
 
 def sweep_once(runtime: Runtime, *, ingest_older_than: timedelta = timedelta(minutes=5)) -> SweepResult:
-    """One pass over every tenant: stale received instances, due or lost deliveries."""
+    """One pass over every tenant: stale received instances, due or lost deliveries, polls of sources."""
     from bitewing.core.deliveries.services import requeue_due_deliveries
+    from bitewing.core.ingest.sources import queue_polls
     from bitewing.core.ingest.sweeper import requeue_stale_ingests
+    from bitewing.core.tenancy.models import Tenant
 
+    with runtime.db.unit_of_work() as uow:
+        tenant_ids = list(uow.session.scalars(select(Tenant.id)))
     return SweepResult(
         ingests=requeue_stale_ingests(runtime, ingest_older_than),
         deliveries=requeue_due_deliveries(runtime),
+        polls=sum(queue_polls(runtime, tenant_id) for tenant_id in tenant_ids),
     )
 
 

@@ -27,6 +27,13 @@ class Target(UuidPrimaryKey, Timestamps, TenantScoped, Base):
     region: Mapped[Region] = mapped_column(enum_column(Region))
     transfer_syntax: Mapped[TransferSyntaxPreference] = mapped_column(enum_column(TransferSyntaxPreference))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    poll_source: Mapped[bool] = mapped_column(Boolean, default=False)
+    source_location_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("locations.id", ondelete="SET NULL")
+    )
+    poll_cursor: Mapped[str | None] = mapped_column(String(200))
+    last_polled_at: Mapped[datetime | None]
+    last_poll_error: Mapped[str | None] = mapped_column(String(500))
 
 
 class ResidencyOverride(UuidPrimaryKey, TenantScoped, Base):

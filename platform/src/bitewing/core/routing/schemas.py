@@ -36,6 +36,14 @@ class TargetSchema(Schema):
         TransferSyntaxPreference, by_value=True, load_default=TransferSyntaxPreference.LOSSLESS
     )
     active = fields.Boolean(load_default=True)
+    poll_source = fields.Boolean(
+        load_default=False, metadata={"description": "also pull new instances from it (types that can poll)"}
+    )
+    source_location_id = fields.UUID(
+        allow_none=True, metadata={"description": "location of pulled instances"}
+    )
+    last_polled_at = fields.DateTime(dump_only=True, allow_none=True)
+    last_poll_error = fields.String(dump_only=True, allow_none=True)
     residency_override = fields.String(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
 

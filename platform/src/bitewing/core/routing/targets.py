@@ -20,6 +20,7 @@ from bitewing.core.plugins.connectors import CheckResult, Connection, ConnectorT
 from bitewing.core.routing.models import ResidencyOverride, Target
 from bitewing.core.runtime import Runtime
 from bitewing.core.tenancy.models import Tenant
+from bitewing.core.tenancy.services import get_location
 
 
 def connector_type(runtime: Runtime, name: str) -> ConnectorType:
@@ -45,6 +46,16 @@ def _validated_config(kind: ConnectorType, config: dict[str, Any]) -> tuple[dict
     return public, secrets
 
 
+def _check_source(uow: UnitOfWork, kind: ConnectorType, data: dict[str, Any]) -> None:
+    if data.get("poll_source") and not kind.can_poll:
+        raise Invalid(
+            f"{kind.title} targets cannot act as a source",
+            errors={"poll_source": ["this connector type cannot poll"]},
+        )
+    if data.get("source_location_id"):
+        get_location(uow, data["source_location_id"])
+
+
 def _save(uow: UnitOfWork, actor: Actor, target: Target, action: str) -> Target:
     try:
         uow.session.flush()
@@ -62,6 +73,7 @@ def create_target(runtime: Runtime, uow: UnitOfWork, actor: Actor, **data: Any) 
     """Add a target (owners). The configuration is validated by its connector type; secrets are encrypted."""
     actor.require({Role.OWNER})
     kind = connector_type(runtime, data["connector_type"])
+    _check_source(uow, kind, data)
     public, secrets = _validated_config(kind, data.pop("config"))
     target = Target(
         id=uuid.uuid4(),
@@ -80,6 +92,7 @@ def update_target(
     """Change a target (owners); `config` is merged with the stored one, so omitted secrets are kept."""
     actor.require({Role.OWNER})
     target = get_target(uow, target_id)
+    _check_source(uow, connector_type(runtime, target.connector_type), data)
     if "config" in data:
         kind = connector_type(runtime, target.connector_type)
         merged = {
