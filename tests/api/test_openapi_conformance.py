@@ -17,16 +17,26 @@ def api_schema(app: Flask) -> Any:
 
 schema = schemathesis.pytest.from_fixture("api_schema")
 
+BUSINESS_RULES_BEYOND_SCHEMA = {
+    ("POST", "/api/v1/ingest/uploads"): "a file is described, but only DICOM files are accepted",
+    (
+        "POST",
+        "/api/v1/targets",
+    ): "config is validated by the connector type's own schema (GET /connector-types)",
+    ("PATCH", "/api/v1/targets/{target_id}"): "config is validated by the connector type's own schema",
+    ("POST", "/api/v1/patients"): "a birth date must not be in the future",
+    ("PATCH", "/api/v1/patients/{patient_id}"): "a birth date must not be in the future",
+}
+"""Operations whose acceptance depends on rules JSON Schema cannot state: schema-valid input may get a 422.
+Every other check (no 5xx, status codes, content types, response schemas, negative data) still runs."""
+
 
 @schema.parametrize()
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_openapi_spec(case: Any, owner: Any) -> None:
     excluded = []
-    if case.operation.path.endswith("/uploads"):
-        # The schema can say "a file" but not "a DICOM file": a schema-valid PNG is rightly refused (422).
-        excluded.append(schemathesis.checks.positive_data_acceptance)
-    if case.operation.path.startswith("/api/v1/targets") and case.method in ("POST", "PATCH"):
-        # A target's `config` is validated by its connector type's own schema (GET /connector-types).
+    rule = BUSINESS_RULES_BEYOND_SCHEMA.get((case.method, case.operation.path))
+    if rule:
         excluded.append(schemathesis.checks.positive_data_acceptance)
     case.call_and_validate(headers=owner.headers, excluded_checks=excluded)
 
