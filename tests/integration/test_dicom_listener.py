@@ -362,7 +362,9 @@ class FailingStore(ObjectStore):
     def __init__(self, inner: ObjectStore) -> None:
         self.inner = inner
 
-    def put(self, key: str, data: bytes, content_type: str, *, immutable: bool = True) -> StoredObject:
+    def put(
+        self, key: str, data: bytes, content_type: str, *, immutable: bool = True, sha256: str | None = None
+    ) -> StoredObject:
         raise ObjectStoreError("simulated: bucket unreachable")
 
     def get(self, key: str) -> bytes:

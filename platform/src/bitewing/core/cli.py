@@ -16,10 +16,12 @@ from bitewing.core.accounts.models import Role
 from bitewing.core.auth.actor import system_actor
 from bitewing.core.config import ConfigError, Settings, load_settings
 from bitewing.core.db import migrations
+from bitewing.core.deliveries.models import Delivery, DeliveryState
 from bitewing.core.devices import services as devices
 from bitewing.core.errors import DomainError
 from bitewing.core.images.types import ImageType
 from bitewing.core.jobs.runners import InProcessRunner
+from bitewing.core.logs import configure_logging
 from bitewing.core.runtime import Runtime, build_runtime
 from bitewing.core.tenancy import services as tenancy
 from bitewing.core.tenancy.models import Region, StoragePreference
@@ -174,6 +176,7 @@ def dicom_listener(ctx: click.Context, host: str, port: int | None) -> None:
     """Receive DICOM C-STORE from registered X-ray machines (and answer C-ECHO)."""
     from bitewing.core.dicom.listener import serve_forever
 
+    configure_logging(ctx.obj.settings)
     with _runtime(ctx) as runtime:
         serve_forever(runtime, host=host, port=port or runtime.settings.dicom_port)
 
@@ -222,6 +225,79 @@ def sweep(ctx: click.Context, older_than: int) -> None:
     click.echo(
         f"queued {result.ingests} received instance(s), {result.deliveries} delivery(ies), {result.polls} poll(s)"
     )
+
+
+@main.group()
+def deliveries() -> None:
+    """Images on their way to VNAs: backlog per target, failures, retries."""
+
+
+@deliveries.command("backlog")
+@click.option("--tenant", "slug", required=True, help="Tenant slug.")
+@click.pass_context
+def deliveries_backlog(ctx: click.Context, slug: str) -> None:
+    """Per target: deliveries by state and the oldest still open."""
+    from bitewing.core.deliveries import services as outbox
+
+    with _tenant_uow(ctx, slug) as (uow, actor):
+        rows = outbox.target_backlog(uow, actor)
+    if not rows:
+        click.echo("no targets configured")
+    for row in rows:
+        counts = (
+            ", ".join(f"{state} {count}" for state, count in sorted(row["counts"].items()))
+            or "nothing sent yet"
+        )
+        oldest = (
+            f"; oldest open since {row['oldest_open_at']:%Y-%m-%d %H:%M}" if row["oldest_open_at"] else ""
+        )
+        click.echo(f"{row['target_name'] or row['target_id']}: {counts}{oldest}")
+
+
+@deliveries.command("list")
+@click.option("--tenant", "slug", required=True, help="Tenant slug.")
+@click.option("--state", type=click.Choice([s.value for s in DeliveryState]), default=None)
+@click.option("--image", "image_id", type=click.UUID, default=None, help="Which targets hold this image.")
+@click.option("--limit", default=50, show_default=True)
+@click.pass_context
+def deliveries_list(ctx: click.Context, slug: str, state: str | None, image_id: object, limit: int) -> None:
+    """Deliveries newest first, with their last error."""
+    from bitewing.core.deliveries import services as outbox
+    from bitewing.core.routing.targets import list_targets
+
+    with _tenant_uow(ctx, slug) as (uow, actor):
+        names = {t.id: t.name for t in list_targets(uow, per_page=100).items}
+        page = outbox.list_deliveries(
+            uow, actor, state=DeliveryState(state) if state else None, image_id=image_id, per_page=limit
+        )
+        for d in page.items:
+            error = f"  ({d.last_error})" if d.last_error else ""
+            click.echo(
+                f"{d.id}  image {d.image_id}  → {names.get(d.target_id, d.target_id)}  {d.state.value}"
+                f"  attempts {d.attempts}{error}"
+            )
+        click.echo(f"{len(page.items)} of {page.total} deliveries")
+
+
+@deliveries.command("retry")
+@click.option("--tenant", "slug", required=True, help="Tenant slug.")
+@click.argument("delivery_id", type=click.UUID)
+@click.pass_context
+def deliveries_retry(ctx: click.Context, slug: str, delivery_id: object) -> None:
+    """Send a dead, cancelled or waiting delivery again now."""
+    from bitewing.core.deliveries import services as outbox
+
+    with _runtime(ctx) as runtime, runtime.db.unit_of_work() as lookup:
+        tenant_id = tenancy.tenant_by_slug(lookup, slug).id
+        with runtime.db.unit_of_work(tenant_id) as uow:
+            state = outbox.retry_delivery(
+                runtime, uow, system_actor(tenant_id, "cli"), delivery_id
+            ).state.value
+        if isinstance(runtime.jobs, InProcessRunner):
+            runtime.jobs.drain()
+            with runtime.db.unit_of_work(tenant_id) as uow:
+                state = uow.session.get(Delivery, delivery_id).state.value
+    click.echo(f"delivery {delivery_id}: {state}")
 
 
 @main.group()
@@ -275,6 +351,7 @@ def serve(state: CliState, host: str, port: int, workers: int) -> None:
     """Serve the web app and API with gunicorn."""
     from bitewing.core.server import run_gunicorn
 
+    configure_logging(state.settings)
     run_gunicorn(state.settings, host=host, port=port, workers=workers)
 
 
@@ -291,6 +368,7 @@ def worker(ctx: click.Context, queues: tuple[str, ...], burst: bool) -> None:
         raise click.ClickException(
             "BITEWING_REDIS_URL is not set: without Redis, jobs run inside `bitewing serve`"
         )
+    configure_logging(ctx.obj.settings)
     with _runtime(ctx) as runtime:
         work(runtime, queues or QUEUES, burst=burst)
 

@@ -432,14 +432,6 @@ def _stop_on_signals(stop_event: threading.Event) -> Iterator[None]:
             signal.signal(sig, old)
 
 
-def _ensure_logging() -> None:
-    """Log INFO to stderr when the process has not configured logging (the listener runs as its own process)."""
-    if logging.getLogger().handlers:
-        return
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("pynetdicom").setLevel(logging.WARNING)  # one line per PDU/DIMSE message otherwise
-
-
 def serve_forever(
     runtime: Runtime, *, host: str, port: int, stop_event: threading.Event | None = None
 ) -> None:
@@ -448,7 +440,6 @@ def serve_forever(
     Running associations get `SHUTDOWN_GRACE_SECONDS` to finish; an instance cut off mid-transfer was never
     acknowledged, so the device sends it again.
     """
-    _ensure_logging()
     stop_event = stop_event or threading.Event()
     with _stop_on_signals(stop_event):
         server = start(runtime, host, port)

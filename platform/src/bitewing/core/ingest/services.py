@@ -105,7 +105,7 @@ def receive_instance(runtime: Runtime, tenant_id: uuid.UUID, data: bytes, origin
     if existing is not None:
         return Receipt(IngestStatus.DUPLICATE, existing, sop_instance_uid)
     key = spool_key(tenant_id)
-    runtime.object_store.put(key, data, "application/dicom")
+    runtime.object_store.put(key, data, "application/dicom", sha256=digest)
     try:
         with runtime.db.unit_of_work(tenant_id) as uow:
             record = _record(

@@ -42,8 +42,13 @@ class ObjectStore(abc.ABC):
     """
 
     @abc.abstractmethod
-    def put(self, key: str, data: bytes, content_type: str, *, immutable: bool = True) -> StoredObject:
-        """Store `data` under `key` durably and return what was stored (with its SHA-256)."""
+    def put(
+        self, key: str, data: bytes, content_type: str, *, immutable: bool = True, sha256: str | None = None
+    ) -> StoredObject:
+        """Store `data` under `key` durably and return what was stored (with its SHA-256).
+
+        `sha256` is the digest when the caller already computed it (it is trusted, not recomputed).
+        """
 
     @abc.abstractmethod
     def get(self, key: str) -> bytes:

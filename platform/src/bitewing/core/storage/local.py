@@ -47,26 +47,36 @@ class LocalFolderStore(ObjectStore):
         return self.root / _check_key(key)
 
     @staticmethod
-    def _write_atomic(path: Path, data: bytes) -> None:
+    def _write_atomic(path: Path, data: bytes, *, sync: bool) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
                 fh.flush()
-                os.fsync(fh.fileno())
+                if sync:
+                    os.fdatasync(fh.fileno())
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    def put(self, key: str, data: bytes, content_type: str, *, immutable: bool = True) -> StoredObject:
+    def put(
+        self, key: str, data: bytes, content_type: str, *, immutable: bool = True, sha256: str | None = None
+    ) -> StoredObject:
+        """Sidecar first, then the data file (fdatasync), then one fsync of the folder for both renames.
+
+        A crash can leave a sidecar without data (the key is absent) or a sidecar whose content was not yet
+        flushed (`head` then recomputes the checksum from the durable data); never data under a wrong name.
+        """
         path = self._path(key)
-        stored = StoredObject(key=key, size=len(data), sha256=sha256_hex(data), content_type=content_type)
+        stored = StoredObject(
+            key=key, size=len(data), sha256=sha256 or sha256_hex(data), content_type=content_type
+        )
         meta = {"sha256": stored.sha256, "content_type": content_type, "size": stored.size}
         try:
-            self._write_atomic(path.with_name(path.name + ".meta"), json.dumps(meta).encode())
-            self._write_atomic(path, data)
+            self._write_atomic(path.with_name(path.name + ".meta"), json.dumps(meta).encode(), sync=False)
+            self._write_atomic(path, data, sync=True)
             dir_fd = os.open(path.parent, os.O_RDONLY)
             try:
                 os.fsync(dir_fd)
@@ -91,10 +101,13 @@ class LocalFolderStore(ObjectStore):
     def head(self, key: str) -> StoredObject:
         path = self._path(key)
         try:
-            meta = json.loads(path.with_name(path.name + ".meta").read_text())
             size = path.stat().st_size
         except FileNotFoundError as exc:
             raise ObjectNotFound(key) from exc
+        try:
+            meta = json.loads(path.with_name(path.name + ".meta").read_text())
+        except (FileNotFoundError, ValueError):
+            meta = {"sha256": sha256_hex(path.read_bytes()), "content_type": "application/octet-stream"}
         return StoredObject(key=key, size=size, sha256=meta["sha256"], content_type=meta["content_type"])
 
     def delete(self, key: str) -> None:

@@ -20,7 +20,9 @@ class MemoryStore(ObjectStore):
     def __init__(self) -> None:
         self.objects: dict[str, tuple[bytes, str]] = {}
 
-    def put(self, key: str, data: bytes, content_type: str, *, immutable: bool = True) -> StoredObject:
+    def put(
+        self, key: str, data: bytes, content_type: str, *, immutable: bool = True, sha256: str | None = None
+    ) -> StoredObject:
         self.objects[key] = (data, content_type)
         return self.head(key)
 

@@ -59,8 +59,12 @@ class S3ObjectStore(ObjectStore):
     def _errors(self, action: str, key: str) -> AbstractContextManager[None]:
         return s3_errors(bucket=self.bucket, endpoint=self.settings.endpoint_label, action=action, key=key)
 
-    def put(self, key: str, data: bytes, content_type: str, *, immutable: bool = True) -> StoredObject:
-        stored = StoredObject(key=key, size=len(data), sha256=sha256_hex(data), content_type=content_type)
+    def put(
+        self, key: str, data: bytes, content_type: str, *, immutable: bool = True, sha256: str | None = None
+    ) -> StoredObject:
+        stored = StoredObject(
+            key=key, size=len(data), sha256=sha256 or sha256_hex(data), content_type=content_type
+        )
         md5 = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
         extra: dict[str, Any] = {"CacheControl": IMMUTABLE_CACHE_CONTROL} if immutable else {}
         with self._errors("put", key):
