@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 
+from pydicom.uid import generate_uid
 from sqlalchemy import select
 
 from bitewing.core.accounts import services as accounts
@@ -13,9 +16,18 @@ from bitewing.core.accounts.models import Role
 from bitewing.core.auth.actor import system_actor
 from bitewing.core.config import Settings
 from bitewing.core.db import migrations
+from bitewing.core.devices import services as devices
+from bitewing.core.devices.models import XrayMachine
+from bitewing.core.images.types import ImageType
+from bitewing.core.imaging import synthetic
+from bitewing.core.ingest.models import IngestSource
+from bitewing.core.ingest.services import Origin, receive_instance
+from bitewing.core.jobs.runners import InProcessRunner
+from bitewing.core.jobs.sweep import start_periodic_sweeper
 from bitewing.core.patients import services as patients
 from bitewing.core.patients.models import Sex
 from bitewing.core.runtime import Runtime, build_runtime
+from bitewing.core.server import SWEEP_SECONDS
 from bitewing.core.tenancy import services as tenancy
 from bitewing.core.tenancy.models import Region, StoragePreference, Tenant
 
@@ -30,6 +42,15 @@ DEMO_STAFF = (
 DEMO_LOCATIONS = (
     ("Downtown Clinic", "America/Toronto", StoragePreference.ON_PREMISE),
     ("Lakeside Orthodontics", "America/Toronto", StoragePreference.CLOUD),
+)
+DEMO_MACHINES = (
+    ("Operatory 1 intraoral sensor", "IOSENSOR1", ImageType.INTRAORAL),
+    ("Panoramic / ceph unit", "PANO1", ImageType.PANORAMIC),
+)
+DEMO_IMAGES = (
+    ("bitewing", "bitewing", "periapical"),
+    ("panoramic", "cephalometric"),
+    ("intraoral", "cbct"),
 )
 DEMO_PATIENTS = (
     ("DEMO-1001", "Amelia", "Chen", date(1986, 3, 14), Sex.FEMALE),
@@ -52,7 +73,9 @@ def embedded_settings(settings: Settings) -> Settings:
 
 
 def seed(runtime: Runtime) -> Tenant:
-    """Create the demo practice once: two locations, four staff, five patients. Safe to re-run."""
+    """Create the demo practice once: two locations with an X-ray machine each, four staff, five patients
+    and their generated X-rays (bitewings, periapical, panoramic, ceph, intraoral, a small CBCT). Safe to
+    re-run."""
     with runtime.db.unit_of_work() as uow:
         existing = uow.session.scalar(select(Tenant).where(Tenant.name == DEMO_TENANT))
         if existing is not None:
@@ -70,6 +93,12 @@ def seed(runtime: Runtime) -> Tenant:
             )
             for email, name, role in DEMO_STAFF
         }
+        machines = [
+            devices.add_machine(
+                uow, actor, location_id=location.id, name=name, ae_title=ae_title, default_image_type=kind
+            )
+            for location, (name, ae_title, kind) in zip(locations, DEMO_MACHINES, strict=True)
+        ]
         for index, (chart, given, family, born, sex) in enumerate(DEMO_PATIENTS):
             patients.create_patient(
                 uow,
@@ -83,7 +112,34 @@ def seed(runtime: Runtime) -> Tenant:
                 dentist_id=users[Role.DENTIST].id,
                 consent_portal=True,
             )
+    _ingest_demo_images(runtime, tenant.id, machines)
     return tenant
+
+
+def _ingest_demo_images(runtime: Runtime, tenant_id: uuid.UUID, machines: list[XrayMachine]) -> None:
+    """Send generated X-rays through the real ingest path, as the demo practice's machines would."""
+    for index, (chart, given, family, born, _sex) in enumerate(DEMO_PATIENTS):
+        machine = machines[index % len(machines)]
+        kinds = DEMO_IMAGES[index % len(DEMO_IMAGES)]
+        study_uid = generate_uid()
+        for seed, kind in enumerate(kinds):
+            ds = synthetic.make_instance(
+                kind,
+                patient_id=chart,
+                patient_name=f"{family}^{given}",
+                birth_date=born.strftime("%Y%m%d"),
+                seed=index * 10 + seed,
+                study_uid=study_uid,
+            )
+            origin = Origin(
+                source=IngestSource.CSTORE,
+                machine_id=machine.id,
+                location_id=machine.location_id,
+                calling_ae=machine.ae_title,
+            )
+            receive_instance(runtime, tenant_id, synthetic.to_bytes(ds), origin)
+    if isinstance(runtime.jobs, InProcessRunner):
+        runtime.jobs.drain()
 
 
 def run_demo(
@@ -109,6 +165,11 @@ def run_demo(
             from bitewing.core.app import create_app
 
             app = create_app(runtime=runtime)
-            run_simple(host, port, app, threaded=True, use_reloader=False)
+            stop = threading.Event()
+            start_periodic_sweeper(runtime, SWEEP_SECONDS, stop)
+            try:
+                run_simple(host, port, app, threaded=True, use_reloader=False)
+            finally:
+                stop.set()
     finally:
         runtime.close()

@@ -28,7 +28,9 @@ ROUTING_KEYWORDS = (
 
 def routing_attributes(data: bytes) -> dict[str, str]:
     """The `ROUTING_KEYWORDS` present in a Part-10 instance, as strings (multi-values joined with ``\\``)."""
-    ds = pydicom.dcmread(BytesIO(data), stop_before_pixels=True, specific_tags=list(ROUTING_KEYWORDS))
+    ds = pydicom.dcmread(
+        BytesIO(data), stop_before_pixels=True, specific_tags=list(ROUTING_KEYWORDS), force=True
+    )
     values: dict[str, str] = {}
     for keyword in ROUTING_KEYWORDS:
         value = ds.get(keyword)

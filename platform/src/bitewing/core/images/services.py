@@ -13,8 +13,10 @@ from sqlalchemy import select
 from bitewing.core.accounts.models import Role
 from bitewing.core.audit import services as audit
 from bitewing.core.auth.actor import STAFF_ROLES, Actor, system_actor
+from bitewing.core.db.base import utcnow
 from bitewing.core.db.paging import Page, paginate
 from bitewing.core.db.session import UnitOfWork
+from bitewing.core.db.upsert import insert_ignoring_conflict
 from bitewing.core.errors import NotFound
 from bitewing.core.images.matching import match_patient
 from bitewing.core.images.models import Image, MatchStatus, Rendition, Series, Study
@@ -31,38 +33,48 @@ DOWNLOAD_ROLES = frozenset({Role.OWNER, Role.DENTIST, Role.HYGIENIST})
 def _study(
     uow: UnitOfWork, record: IngestRecord, processed: ProcessedInstance, patient_id: uuid.UUID | None
 ) -> Study:
+    """The study row, created once even when several of its instances are processed at the same time."""
     facts = processed.facts
-    study = uow.session.scalar(select(Study).where(Study.study_instance_uid == facts.study_instance_uid))
-    if study is None:
-        acquired = facts.acquisition_datetime
-        study = Study(
-            id=uuid.uuid4(),
-            tenant_id=record.tenant_id,
-            study_instance_uid=facts.study_instance_uid,
-            patient_id=patient_id,
-            study_date=acquired.date() if acquired else None,
-            description=(facts.study_description or None) and facts.study_description[:200],
-        )
-        uow.session.add(study)
-        uow.session.flush()
-    return study
+    acquired = facts.acquisition_datetime
+    insert_ignoring_conflict(
+        uow.session,
+        Study,
+        {
+            "id": uuid.uuid4(),
+            "tenant_id": record.tenant_id,
+            "study_instance_uid": facts.study_instance_uid,
+            "patient_id": patient_id,
+            "study_date": acquired.date() if acquired else None,
+            "description": facts.study_description[:200] or None,
+            "created_at": utcnow(),
+        },
+        ["tenant_id", "study_instance_uid"],
+    )
+    return uow.session.scalars(
+        select(Study).where(Study.study_instance_uid == facts.study_instance_uid)
+    ).one()
 
 
 def _series(uow: UnitOfWork, study: Study, processed: ProcessedInstance) -> Series:
+    """The series row, created once even under concurrent processing."""
     facts = processed.facts
-    series = uow.session.scalar(select(Series).where(Series.series_instance_uid == facts.series_instance_uid))
-    if series is None:
-        series = Series(
-            id=uuid.uuid4(),
-            tenant_id=study.tenant_id,
-            study_id=study.id,
-            series_instance_uid=facts.series_instance_uid,
-            modality=facts.modality or "OT",
-            description=(facts.series_description or None) and facts.series_description[:200],
-        )
-        uow.session.add(series)
-        uow.session.flush()
-    return series
+    insert_ignoring_conflict(
+        uow.session,
+        Series,
+        {
+            "id": uuid.uuid4(),
+            "tenant_id": study.tenant_id,
+            "study_id": study.id,
+            "series_instance_uid": facts.series_instance_uid,
+            "modality": facts.modality or "OT",
+            "description": facts.series_description[:200] or None,
+            "created_at": utcnow(),
+        },
+        ["tenant_id", "series_instance_uid"],
+    )
+    return uow.session.scalars(
+        select(Series).where(Series.series_instance_uid == facts.series_instance_uid)
+    ).one()
 
 
 def _aware_acquisition(uow: UnitOfWork, record: IngestRecord, moment: datetime | None) -> datetime | None:

@@ -70,8 +70,32 @@ def process_ingest(runtime: Runtime, tenant_id: str, ingest_id: str) -> str | No
     except Exception as exc:
         _note_failure(runtime, tenant, ingest_id, exc)
         raise
-    attributes = routing_attributes(data)
-    stored = _store_outputs(runtime, tenant, processed)
+    stored: StoredResult | None = None
+    try:
+        attributes = routing_attributes(data)
+        stored = _store_outputs(runtime, tenant, processed)
+        image_id = _record(runtime, tenant, ingest_id, processed, stored, attributes)
+    except Exception as exc:
+        if stored is not None:
+            _delete(runtime, stored.keys())
+        _note_failure(runtime, tenant, ingest_id, exc)
+        raise
+    runtime.object_store.delete(spool)
+    if image_id is None:
+        return None
+    _queue_routing(runtime, tenant, image_id)
+    return str(image_id)
+
+
+def _record(
+    runtime: Runtime,
+    tenant: uuid.UUID,
+    ingest_id: str,
+    processed: ProcessedInstance,
+    stored: StoredResult,
+    attributes: dict[str, str],
+) -> uuid.UUID | None:
+    """Commit the image rows and close the ingest record; None when it was a duplicate or already handled."""
     with runtime.db.unit_of_work(tenant) as uow:
         record = uow.session.get(IngestRecord, uuid.UUID(ingest_id))
         if record is None or record.status != IngestStatus.RECEIVED:
@@ -87,12 +111,7 @@ def process_ingest(runtime: Runtime, tenant_id: str, ingest_id: str) -> str | No
         record.processed_at = utcnow()
         record.spool_key = None
         uow.commit()
-        image_id = image.id if isinstance(image, Image) else None
-    runtime.object_store.delete(spool)
-    if image_id is None:
-        return None
-    _queue_routing(runtime, tenant, image_id)
-    return str(image_id)
+        return image.id if isinstance(image, Image) else None
 
 
 def _queue_routing(runtime: Runtime, tenant: uuid.UUID, image_id: uuid.UUID) -> None:
