@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bitewing.core.api.auth import close_request_scope
 from bitewing.core.api.errors import init_errors, problem
@@ -40,6 +41,10 @@ def create_app(
         MAX_FORM_MEMORY_SIZE=settings.max_json_kb * 1024,
         JSON_SORT_KEYS=False,
     )
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies
+        )
     app.extensions["bitewing"] = runtime
     runtime.object_store.check()
     init_api(app, settings, sorted(runtime.plugins.connector_types()))

@@ -49,6 +49,7 @@ class Settings:
     delivery_backoff_cap_seconds: int = 3600
     delivery_lease_seconds: int = 600
     public_url: str = "http://127.0.0.1:5000"
+    trusted_proxies: int = 0
     log_json: bool = False
     testing: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
