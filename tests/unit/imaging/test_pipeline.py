@@ -12,7 +12,9 @@ from pydicom.uid import HTJ2KLossless, JPEGBaseline8Bit
 from bitewing.core.imaging import synthetic
 from bitewing.core.imaging.decode import stored_frames
 from bitewing.core.imaging.pipeline import process_instance
+from bitewing.core.imaging.render import cbct_views, orthogonal_slices, tile_views
 from bitewing.core.imaging.validate import InvalidInstance
+from bitewing.core.imaging.window import display_frames, greyscale_lookup
 
 
 def test_intraoral() -> None:
@@ -39,6 +41,18 @@ def test_cbct_views_and_middle_slice() -> None:
     assert result.facts.image_type == "cbct"
     assert result.original_pixel_bytes == 40 * 64 * 60 * 2
     assert pydicom.dcmread(io.BytesIO(result.archive)).NumberOfFrames == 40
+
+
+def test_volume_planes_mapped_alone_match_the_whole_volume_display() -> None:
+    """The pipeline maps only the three shown planes of a volume; they equal the planes of the fully
+    displayed volume, so thumbnail, preview and full are unchanged by the shortcut."""
+    ds = synthetic.make_instance("cbct", shape=(48, 40), frames=12)
+    stored = stored_frames(ds)
+    lookup = greyscale_lookup(ds, stored)
+    assert lookup is not None
+    volume = display_frames(ds, stored)
+    assert np.array_equal(tile_views(*(lookup(v) for v in orthogonal_slices(stored[0]))), cbct_views(volume))
+    assert np.array_equal(lookup(stored[0][6]), volume[6])
 
 
 def test_default_image_type_from_machine() -> None:

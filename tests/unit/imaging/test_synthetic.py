@@ -102,3 +102,20 @@ def test_many_instances_are_cheap() -> None:
     for _ in range(50):
         synthetic.to_bytes(synthetic.make_instance("intraoral", seed=11))
     assert time.perf_counter() - start < 5.0, "cached content: hundreds of images in a test run"
+
+
+def test_detector_noise_has_unit_variance_and_a_real_detectors_correlation() -> None:
+    """Quantum noise blurred by the scintillator plus white electronic noise: per-pixel SD 1 (the
+    amplitude is set by the signal), neighbours correlated about as on pydicom-data's CR images (0.38 to
+    0.51 measured), pixels three apart independent."""
+    noise = synthetic.detector_noise(np.random.default_rng(0), 512, 512).astype(np.float64)
+
+    def correlation(lag: int, axis: int) -> float:
+        a = noise.take(range(lag, 512), axis=axis).ravel()
+        b = noise.take(range(512 - lag), axis=axis).ravel()
+        return float(np.corrcoef(a, b)[0, 1])
+
+    assert noise.std() == pytest.approx(1.0, abs=0.01)
+    for axis in (0, 1):
+        assert 0.32 < correlation(1, axis) < 0.42
+        assert abs(correlation(3, axis)) < 0.02

@@ -116,3 +116,46 @@ def test_fallback_when_first_codec_fails(monkeypatch: pytest.MonkeyPatch, intrao
     monkeypatch.setitem(codecs.ENCODERS, HTJ2KLossless, broken)
     _, syntax = lossless_archive(intraoral)
     assert syntax == transcode.FALLBACK_SYNTAXES[0]
+
+
+@pytest.mark.parametrize("kind", ["intraoral", "cbct"])
+def test_spliced_archive_equals_the_pydicom_written_one(kind: synthetic.Kind) -> None:
+    """From Explicit VR Little Endian Part-10 bytes the archive is spliced (the dataset's bytes copied as
+    received); for these inputs it is byte for byte the file pydicom writes from the dataset."""
+    ds = synthetic.make_instance(kind, shape=(40, 30), frames=5 if kind == "cbct" else None)
+    received = synthetic.to_bytes(ds)
+    assert transcode._native_pixel_offset(ds, received) is not None, "the splice path is taken"
+    spliced, syntax = lossless_archive(ds, original=received)
+    written, _ = lossless_archive(ds)
+    assert spliced == written
+    archived = pydicom.dcmread(io.BytesIO(spliced))
+    assert syntax == archived.file_meta.TransferSyntaxUID == HTJ2KLossless
+    assert np.array_equal(stored_frames(archived)[0], stored_frames(ds)[0])
+
+
+@pytest.mark.parametrize("variant", ["raw dataset", "big endian", "trailing padding"])
+def test_splice_only_when_pixel_data_ends_a_little_endian_file(variant: str) -> None:
+    ds = synthetic.make_instance("intraoral", shape=(16, 12))
+    if variant == "big endian":
+        ds = synthetic.make_instance("intraoral", shape=(16, 12), transfer_syntax=ExplicitVRBigEndian)
+    received = synthetic.to_bytes(ds)
+    if variant == "raw dataset":
+        received = received[received.index(b"\x08\x00", 132) :]
+    if variant == "trailing padding":
+        ds.DataSetTrailingPadding = b"\x00\x00"
+        received = synthetic.to_bytes(ds)
+    assert transcode._native_pixel_offset(ds, received) is None
+    data, _ = lossless_archive(ds, original=received)
+    assert np.array_equal(stored_frames(pydicom.dcmread(io.BytesIO(data)))[0], stored_frames(ds)[0])
+
+
+def test_verification_compares_every_frame(small_cbct: Dataset) -> None:
+    frames = stored_frames(small_cbct)[0]
+    archive, fragments = transcode._encoded(small_cbct, frames, "MONOCHROME2", HTJ2KLossless)
+    transcode.verify(archive, frames, fragments)
+    changed = frames.copy()
+    changed[-1, -1, -1] += 1
+    with pytest.raises(ArchiveMismatch):
+        transcode.verify(archive, changed, fragments)
+    with pytest.raises(ArchiveMismatch):
+        transcode.verify(archive, frames, fragments[:-1])

@@ -8,7 +8,14 @@ import warnings
 import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
-from pydicom.uid import UID, ExplicitVRLittleEndian, HTJ2KLossless, ImplicitVRLittleEndian, JPEGLSLossless
+from pydicom.uid import (
+    UID,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    HTJ2KLossless,
+    ImplicitVRLittleEndian,
+    JPEGLSLossless,
+)
 
 from bitewing.core.imaging import synthetic
 from bitewing.core.imaging.validate import InvalidInstance, is_valid_uid, parse_instance
@@ -161,6 +168,29 @@ def test_nesting_too_deep(intraoral: Dataset) -> None:
 def test_nesting_within_limit(intraoral: Dataset) -> None:
     intraoral.update(_nested(8))
     assert parse_instance(synthetic.to_bytes(intraoral))
+
+
+@pytest.mark.parametrize("syntax", [ImplicitVRLittleEndian, ExplicitVRBigEndian, ExplicitVRLittleEndian])
+@pytest.mark.parametrize("undefined", [False, True])
+def test_nesting_limit_on_every_reading_path(syntax: UID, undefined: bool) -> None:
+    """Defined-length sequences of Explicit VR Little Endian data are walked as bytes, the rest through
+    pydicom: both find the same limit."""
+    for depth, too_deep in ((8, False), (9, True)):
+        ds = synthetic.make_instance("intraoral", shape=(8, 6), transfer_syntax=syntax)
+        ds.update(_nested(depth))
+        if undefined:
+            ds["ReferencedSeriesSequence"].is_undefined_length = True
+        data = synthetic.to_bytes(ds)
+        if too_deep:
+            assert _reason(data) == "nesting_too_deep", (depth, syntax.name)
+        else:
+            assert parse_instance(data), (depth, syntax.name)
+
+
+def test_byte_walker_skips_per_frame_groups_without_pydicom(small_cbct: Dataset) -> None:
+    ds = parse_instance(synthetic.to_bytes(small_cbct))
+    assert type(ds.get_item("PerFrameFunctionalGroupsSequence")).__name__ == "RawDataElement"
+    assert len(ds.PerFrameFunctionalGroupsSequence) == 12
 
 
 @pytest.mark.parametrize(
