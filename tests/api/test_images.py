@@ -182,3 +182,33 @@ def test_viewing_and_downloading_images_is_audited(owner: Any, runtime: Any) -> 
     owner.get(f"/api/v1/images/{image_id}")
     actions = [e["action"] for e in owner.get(f"/api/v1/audit-events?patient_id={patient['id']}").get_json()]
     assert actions[:2] == ["image.read", "image.list"]
+
+
+def test_owners_choose_rendition_formats_for_new_images(
+    owner: Any, runtime: Any, tenant_client_factory: Any
+) -> None:
+    from bitewing.core.accounts.models import Role
+
+    defaults = owner.get("/api/v1/settings/renditions").get_json()
+    assert (defaults["thumbnail"]["max_side"], defaults["preview"]["max_side"]) == (200, 800)
+    dentist = tenant_client_factory(role=Role.DENTIST, tenant=(owner.tenant_id, owner.slug))
+    assert_problem(dentist.patch("/api/v1/settings/renditions", json={"thumbnail": {"format": "webp"}}), 403)
+    assert_problem(owner.patch("/api/v1/settings/renditions", json={"thumbnail": {"format": "gif"}}), 422)
+    changed = owner.patch(
+        "/api/v1/settings/renditions",
+        json={"thumbnail": {"format": "webp", "quality": 70}, "preview": {"format": "avif"}},
+    ).get_json()
+    assert (changed["thumbnail"]["format"], changed["preview"]["format"], changed["full"]["format"]) == (
+        "webp",
+        "avif",
+        "jpeg",
+    )
+    patient = register_patient(owner)
+    send(runtime, owner.tenant_id, **AMELIA)
+    image = owner.get(f"/api/v1/images/{_images(owner, patient['id'])[0]['id']}").get_json()
+    types = {r["name"]: r["content_type"] for r in image["renditions"]}
+    assert types == {"thumbnail": "image/webp", "preview": "image/avif", "full": "image/jpeg"}
+    assert (
+        owner.client.get(next(r["url"] for r in image["renditions"] if r["name"] == "preview")).mimetype
+        == "image/avif"
+    )

@@ -22,11 +22,13 @@ from bitewing.core.ingest.api import blp as ingest_blp
 from bitewing.core.patients.api import blp as patients_blp
 from bitewing.core.routing.api import dry_run_blp, rules_blp, targets_blp, types_blp
 from bitewing.core.tenancy.api import blp as locations_blp
+from bitewing.core.tenancy.settings_api import blp as settings_blp
 
 API_PREFIX = "/api/v1"
 RESOURCE_BLUEPRINTS = (
     session_blp,
     login_blp,
+    settings_blp,
     locations_blp,
     users_blp,
     machines_blp,

@@ -18,6 +18,7 @@ from bitewing.core.jobs import job
 from bitewing.core.plugins.storage import StoredObject
 from bitewing.core.runtime import Runtime
 from bitewing.core.storage.keys import archive_key, rendition_key
+from bitewing.core.tenancy.renditions import tenant_rendition_specs
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +60,11 @@ def process_ingest(runtime: Runtime, tenant_id: str, ingest_id: str) -> str | No
             return None
         machine = uow.session.get(XrayMachine, record.machine_id) if record.machine_id else None
         default_type = machine.default_image_type if machine else None
+        specs = tenant_rendition_specs(uow, tenant)
         spool = record.spool_key
     data = runtime.object_store.get(spool)
     try:
-        processed = process_instance(data, default_image_type=default_type)
+        processed = process_instance(data, default_image_type=default_type, rendition_specs=specs)
     except InvalidInstance as exc:
         _finish(runtime, tenant, ingest_id, IngestStatus.REJECTED, reason=exc.reason, message=str(exc))
         runtime.object_store.delete(spool)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
+from typing import Any
 
-from sqlalchemy import String, UniqueConstraint
+from sqlalchemy import JSON, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bitewing.core.db.base import Base, TenantScoped, Timestamps, UuidPrimaryKey, enum_column
@@ -33,6 +34,7 @@ class Tenant(UuidPrimaryKey, Timestamps, Base):
     slug: Mapped[str] = mapped_column(String(63), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     region: Mapped[Region] = mapped_column(enum_column(Region))
+    rendition_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class Location(UuidPrimaryKey, Timestamps, TenantScoped, Base):
