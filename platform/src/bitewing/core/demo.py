@@ -79,6 +79,7 @@ def seed(runtime: Runtime) -> Tenant:
     with runtime.db.unit_of_work() as uow:
         existing = uow.session.scalar(select(Tenant).where(Tenant.name == DEMO_TENANT))
         if existing is not None:
+            uow.session.expunge(existing)
             return existing
         tenant = tenancy.create_tenant(uow, DEMO_TENANT, Region.CA)
     actor = system_actor(tenant.id, "demo")

@@ -36,6 +36,9 @@ class ImageSummarySchema(Schema):
     columns = fields.Integer()
     frames = fields.Integer()
     version = fields.Integer()
+    dicom_patient_id = fields.String(allow_none=True, metadata={"description": "as the machine sent it"})
+    dicom_patient_name = fields.String(allow_none=True)
+    dicom_birth_date = fields.Date(allow_none=True)
     renditions = fields.List(fields.Nested(RenditionLinkSchema))
 
 
@@ -47,8 +50,6 @@ class ImageSchema(ImageSummarySchema):
     series_id = fields.UUID()
     machine_id = fields.UUID(allow_none=True)
     location_id = fields.UUID(allow_none=True)
-    dicom_patient_id = fields.String(allow_none=True)
-    dicom_patient_name = fields.String(allow_none=True)
     bits_stored = fields.Integer()
     photometric = fields.String()
     original_transfer_syntax = fields.String()

@@ -1,4 +1,5 @@
-// The only module that talks HTTP: JSON in and out, problem+json errors, the CSRF header on writes.
+// The only module that talks HTTP: JSON in and out, problem+json errors, the CSRF header on writes, and
+// multipart uploads with progress (XMLHttpRequest, the one browser API that reports upload progress).
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
@@ -88,7 +89,58 @@ export class Api {
     return this.request("PATCH", path, { body });
   }
 
+  put(path, body) {
+    return this.request("PUT", path, { body });
+  }
+
   delete(path) {
     return this.request("DELETE", path);
+  }
+
+  /**
+   * POST `formData` as multipart/form-data. `onProgress(sent, total)` follows the upload; `signal` (an
+   * AbortSignal) cancels it. Resolves to {data, pagination} or rejects with an ApiError (status 0 when the
+   * server could not be reached, or the upload was cancelled: then `error.aborted` is true).
+   */
+  upload(path, formData, { onProgress, signal } = {}) {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", this.url(path));
+      xhr.withCredentials = true;
+      xhr.setRequestHeader("Accept", "application/json");
+      if (this.csrfToken) xhr.setRequestHeader("X-CSRF-Token", this.csrfToken);
+      if (onProgress) {
+        xhr.upload.addEventListener("progress", (event) => {
+          if (event.lengthComputable) onProgress(event.loaded, event.total);
+        });
+      }
+      const unreachable = () =>
+        reject(new ApiError(0, { detail: "The upload did not reach the server. Check your connection and try again." }));
+      xhr.addEventListener("error", unreachable);
+      xhr.addEventListener("timeout", unreachable);
+      xhr.addEventListener("abort", () => {
+        const error = new ApiError(0, { detail: "The upload was cancelled." });
+        error.aborted = true;
+        reject(error);
+      });
+      xhr.addEventListener("load", () => {
+        let data = null;
+        try {
+          data = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+        } catch {
+          data = null;
+        }
+        if (xhr.status < 200 || xhr.status >= 300) {
+          const error = new ApiError(xhr.status, data);
+          if (xhr.status === 401 && this.onUnauthenticated) this.onUnauthenticated(error);
+          reject(error);
+          return;
+        }
+        resolve({ data, pagination: null });
+      });
+      if (signal) signal.addEventListener("abort", () => xhr.abort(), { once: true });
+      xhr.send(formData);
+      if (signal && signal.aborted) xhr.abort();
+    });
   }
 }

@@ -1,26 +1,17 @@
-// Patients: search with pagination, and the new-patient form.
+// Patients: search with pagination, and the new-patient form. A patient's name opens their record.
 
 import { ApiError } from "./api.js";
 import { byId, el, emptyRow, row, showMessage } from "./dom.js";
+import { formatDay as formatDate } from "./format.js";
 import { busy, clearErrors, formBody, showProblem } from "./forms.js";
 
 const PAGE_SIZE = 20;
-const SEX = { F: "Female", M: "Male", O: "Other", U: "Unknown" };
+export const SEX = { F: "Female", M: "Male", O: "Other", U: "Unknown" };
 
 let query = "";
 let page = 1;
 let lastPage = 1;
 let generation = 0;
-
-function formatDate(value) {
-  if (!value) return "";
-  const [year, month, day] = value.split("-").map(Number);
-  return new Date(year, month - 1, day).toLocaleDateString(undefined, {
-    year: "numeric",
-    month: "short",
-    day: "numeric",
-  });
-}
 
 async function load(ctx) {
   const mine = ++generation;
@@ -41,13 +32,16 @@ async function load(ctx) {
     tbody.replaceChildren(
       ...(items.length
         ? items.map((p) =>
-            row([
-              ["Chart", el("span", { class: "mono" }, p.chart_number)],
-              ["Name", `${p.family_name}, ${p.given_name}`],
+            row(
+              [
+                ["Chart", el("span", { class: "mono" }, p.chart_number)],
+                ["Name", el("a", { href: `#/patients/${encodeURIComponent(p.id)}` }, `${p.family_name}, ${p.given_name}`)],
               ["Birth date", formatDate(p.birth_date)],
               ["Sex", SEX[p.sex] || p.sex],
-              ["Location", names.get(p.primary_location_id) || ""],
-            ]),
+                ["Location", names.get(p.primary_location_id) || ""],
+              ],
+              { class: "linked" },
+            ),
           )
         : [emptyRow(5, query ? `No patients match “${query}”.` : "No patients yet.")]),
     );
@@ -115,6 +109,12 @@ async function create(ctx, event) {
 }
 
 export function init(ctx) {
+  // A click anywhere on a row opens the patient (the name is the link for keyboards and screen readers).
+  byId("patients-rows").addEventListener("click", (event) => {
+    if (event.target.closest("a, button") || window.getSelection().toString()) return;
+    const link = event.target.closest("tr")?.querySelector("a[href]");
+    if (link) window.location.hash = link.getAttribute("href");
+  });
   byId("patient-search").addEventListener("submit", (event) => {
     event.preventDefault();
     query = byId("patient-q").value.trim();
