@@ -296,6 +296,7 @@ class _PatientFacts:
     dicom_id: str | None
     name: str | None
     birth_date: date | None
+    sex: str | None
 
 
 def _patients(uow: UnitOfWork, study_ids: list[uuid.UUID]) -> dict[uuid.UUID, _PatientFacts]:
@@ -307,6 +308,7 @@ def _patients(uow: UnitOfWork, study_ids: list[uuid.UUID]) -> dict[uuid.UUID, _P
             Image.dicom_patient_id,
             Image.dicom_patient_name,
             Image.dicom_birth_date,
+            Image.dicom_patient_sex,
         )
         .where(Image.study_id.in_(study_ids), Image.superseded.is_(False))
         .order_by(Image.created_at, Image.id)
@@ -319,7 +321,7 @@ def _patient_values(facts: _PatientFacts | None) -> dict[str, Any]:
         "PatientName": facts.name if facts else None,
         "PatientID": facts.dicom_id if facts else None,
         "PatientBirthDate": facts.birth_date if facts else None,
-        "PatientSex": None,
+        "PatientSex": facts.sex if facts else None,
     }
 
 
@@ -329,15 +331,15 @@ def study_values(
     """The study-level attributes Bitewing holds for `study`."""
     return {
         "StudyDate": study.study_date,
-        "StudyTime": None,
+        "StudyTime": study.study_time,
         "AccessionNumber": study.accession_number,
         "InstanceAvailability": "ONLINE",
         "ModalitiesInStudy": sorted(modalities),
-        "ReferringPhysicianName": None,
+        "ReferringPhysicianName": study.referring_physician,
         "RetrieveURL": f"{base}/studies/{study.study_instance_uid}",
         **_patient_values(patient),
         "StudyInstanceUID": study.study_instance_uid,
-        "StudyID": None,
+        "StudyID": study.dicom_study_id,
         "StudyDescription": study.description,
         "NumberOfStudyRelatedSeries": series,
         "NumberOfStudyRelatedInstances": instances,
@@ -397,7 +399,7 @@ def series_values(series: Series, study_uid: str, instances: int, base: str) -> 
     return {
         "Modality": series.modality,
         "SeriesDescription": series.description,
-        "SeriesNumber": None,
+        "SeriesNumber": series.series_number,
         "SeriesInstanceUID": series.series_instance_uid,
         "NumberOfSeriesRelatedInstances": instances,
         "RetrieveURL": f"{base}/studies/{study_uid}/series/{series.series_instance_uid}",
@@ -443,7 +445,7 @@ def instance_values(image: Image, series: Series, study: Study, base: str) -> di
         "SOPInstanceUID": image.sop_instance_uid,
         "InstanceAvailability": "ONLINE",
         "RetrieveURL": f"{url}/instances/{image.sop_instance_uid}",
-        "InstanceNumber": None,
+        "InstanceNumber": image.instance_number,
         "Rows": image.rows,
         "Columns": image.columns,
         "NumberOfFrames": image.frames,

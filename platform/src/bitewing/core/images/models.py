@@ -38,6 +38,9 @@ class Study(UuidPrimaryKey, TenantScoped, Base):
     study_date: Mapped[date | None] = mapped_column(Date)
     description: Mapped[str | None] = mapped_column(String(200))
     accession_number: Mapped[str | None] = mapped_column(String(32))
+    dicom_study_id: Mapped[str | None] = mapped_column(String(16))
+    study_time: Mapped[str | None] = mapped_column(String(32))
+    referring_physician: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -51,6 +54,7 @@ class Series(UuidPrimaryKey, TenantScoped, Base):
     series_instance_uid: Mapped[str] = mapped_column(UID)
     modality: Mapped[str] = mapped_column(String(16))
     description: Mapped[str | None] = mapped_column(String(200))
+    series_number: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -83,6 +87,8 @@ class Image(UuidPrimaryKey, TenantScoped, Base):
     dicom_patient_id: Mapped[str | None] = mapped_column(String(64))
     dicom_patient_name: Mapped[str | None] = mapped_column(String(200))
     dicom_birth_date: Mapped[date | None] = mapped_column(Date)
+    dicom_patient_sex: Mapped[str | None] = mapped_column(String(16))
+    instance_number: Mapped[int | None] = mapped_column(Integer)
     rows: Mapped[int] = mapped_column(Integer)
     columns: Mapped[int] = mapped_column(Integer)
     frames: Mapped[int] = mapped_column(Integer, default=1)

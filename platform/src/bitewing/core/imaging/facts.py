@@ -83,6 +83,20 @@ class InstanceFacts:
     study_description: str = ""
     series_description: str = ""
     body_part: str = ""
+    accession_number: str = ""
+    study_id: str = ""
+    study_time: str = ""
+    referring_physician: str = ""
+    series_number: int | None = None
+    instance_number: int | None = None
+
+
+def _integer(value: object) -> int | None:
+    """An IS value as int, or None when absent or not a whole number."""
+    try:
+        return int(str(value).strip()) if value not in (None, "") else None
+    except ValueError:
+        return None
 
 
 def _text(ds: Dataset, keyword: str) -> str:
@@ -237,4 +251,10 @@ def extract_facts(ds: Dataset, default_image_type: str | None = None) -> Instanc
         study_description=_text(ds, "StudyDescription"),
         series_description=_text(ds, "SeriesDescription"),
         body_part=_text(ds, "BodyPartExamined"),
+        accession_number=_text(ds, "AccessionNumber"),
+        study_id=_text(ds, "StudyID"),
+        study_time=_text(ds, "StudyTime"),
+        referring_physician=_text(ds, "ReferringPhysicianName"),
+        series_number=_integer(ds.get("SeriesNumber")),
+        instance_number=_integer(ds.get("InstanceNumber")),
     )
