@@ -14,7 +14,7 @@ from pathlib import Path
 for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
-SUITES = ("imaging", "ingest")
+SUITES = ("imaging", "ingest", "latency", "storage", "routing")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

@@ -358,8 +358,9 @@ def serve(state: CliState, host: str, port: int, workers: int) -> None:
 @main.command()
 @click.option("--queue", "queues", multiple=True, help="Queues to work (default: all).")
 @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+@click.option("--sweep-seconds", default=15.0, show_default=True, help="Interval of the sweeper for lost work.")
 @click.pass_context
-def worker(ctx: click.Context, queues: tuple[str, ...], burst: bool) -> None:
+def worker(ctx: click.Context, queues: tuple[str, ...], burst: bool, sweep_seconds: float) -> None:
     """Run background jobs from Redis (needs BITEWING_REDIS_URL)."""
     from bitewing.core.jobs import QUEUES
     from bitewing.core.jobs.worker import work
@@ -370,7 +371,7 @@ def worker(ctx: click.Context, queues: tuple[str, ...], burst: bool) -> None:
         )
     configure_logging(ctx.obj.settings)
     with _runtime(ctx) as runtime:
-        work(runtime, queues or QUEUES, burst=burst)
+        work(runtime, queues or QUEUES, burst=burst, sweep_seconds=sweep_seconds)
 
 
 @main.command()

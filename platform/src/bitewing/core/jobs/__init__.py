@@ -45,3 +45,9 @@ def job(
 def spec_for(func: Callable[..., Any]) -> JobSpec:
     """The registration of a job function; raises `KeyError` for an unregistered function."""
     return REGISTRY[func.job_name]  # type: ignore[attr-defined]
+
+
+def dedupe_key(spec: JobSpec, kwargs: dict[str, Any]) -> str:
+    """Identifies "the same work": a job name and its arguments (jobs take ids, so this is short)."""
+    arguments = ",".join(f"{key}={kwargs[key]}" for key in sorted(kwargs))
+    return f"{spec.name}({arguments})"

@@ -7,31 +7,58 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from bitewing.core.jobs import QUEUES, REGISTRY
+from bitewing.core.jobs import QUEUES, REGISTRY, dedupe_key
+from bitewing.core.jobs.runners import WAITING_MARKER
 from bitewing.core.jobs.sweep import start_periodic_sweeper
 
 _runtime: Any = None
+
+
+JOB_MODULES = (
+    "bitewing.core.ingest.processing",
+    "bitewing.core.ingest.sources",
+    "bitewing.core.deliveries.services",
+)
+"""Modules whose import registers every job (imported before the worker starts taking jobs)."""
 
 
 def run_job(name: str, kwargs: dict[str, Any]) -> Any:
     """Entry point RQ calls: run the registered job `name` with this worker's runtime."""
     if name not in REGISTRY:
         importlib.import_module(name.split(":", 1)[0])
-    return REGISTRY[name].func(_runtime, **kwargs)
+    spec = REGISTRY[name]
+    _runtime.jobs.connection.delete(WAITING_MARKER + dedupe_key(spec, kwargs))
+    return spec.func(_runtime, **kwargs)
+
+
+def _preload() -> None:
+    """Import every job module and warm the codecs once, so jobs do not pay for it."""
+    for module in JOB_MODULES:
+        importlib.import_module(module)
+    from bitewing.core.imaging import synthetic
+    from bitewing.core.imaging.pipeline import process_instance
+
+    process_instance(synthetic.to_bytes(synthetic.make_instance("intraoral", shape=(64, 64))))
 
 
 def work(
     runtime: Any, queues: Sequence[str] = QUEUES, *, burst: bool = False, sweep_seconds: float = 15
 ) -> None:
     """Run an RQ worker on `queues` until stopped (or until empty with `burst`), with the periodic sweeper
-    re-queueing lost work and due retries (every worker may sweep: the work it queues is idempotent)."""
+    re-queueing lost work and due retries (every worker may sweep: the work it queues is idempotent).
+
+    Jobs run in this process (`SimpleWorker`), not in a fork per job: a fork would inherit the sweeper's
+    database connections and import locks, and re-import the imaging stack for every job. Scale with more
+    worker processes.
+    """
     global _runtime
     from redis import Redis
-    from rq import Queue, Worker
+    from rq import Queue, SimpleWorker
 
     _runtime = runtime
+    _preload()
     connection = Redis.from_url(runtime.settings.redis_url)
-    worker = Worker([Queue(q, connection=connection) for q in queues], connection=connection)
+    worker = SimpleWorker([Queue(q, connection=connection) for q in queues], connection=connection)
     stop = threading.Event()
     if not burst:
         start_periodic_sweeper(runtime, sweep_seconds, stop)
