@@ -358,7 +358,9 @@ def serve(state: CliState, host: str, port: int, workers: int) -> None:
 @main.command()
 @click.option("--queue", "queues", multiple=True, help="Queues to work (default: all).")
 @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
-@click.option("--sweep-seconds", default=15.0, show_default=True, help="Interval of the sweeper for lost work.")
+@click.option(
+    "--sweep-seconds", default=15.0, show_default=True, help="Interval of the sweeper for lost work."
+)
 @click.pass_context
 def worker(ctx: click.Context, queues: tuple[str, ...], burst: bool, sweep_seconds: float) -> None:
     """Run background jobs from Redis (needs BITEWING_REDIS_URL)."""

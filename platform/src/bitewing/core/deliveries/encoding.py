@@ -11,16 +11,13 @@ from bitewing.core.plugins.connectors import TransferSyntaxPreference
 
 
 def _native(data: bytes, transfer_syntax: UID) -> bytes:
+    """Decode (keeping the instance's UIDs) and write uncompressed in `transfer_syntax`."""
     ds = pydicom.dcmread(BytesIO(data))
     if ds.file_meta.TransferSyntaxUID.is_compressed:
-        ds.decompress()
+        ds.decompress(generate_instance_uid=False)
+    ds.file_meta.TransferSyntaxUID = transfer_syntax
     out = BytesIO()
-    ds.save_as(
-        out,
-        enforce_file_format=True,
-        implicit_vr=transfer_syntax.is_implicit_VR,
-        little_endian=transfer_syntax.is_little_endian,
-    )
+    ds.save_as(out, enforce_file_format=True)
     return out.getvalue()
 
 

@@ -291,17 +291,28 @@ def requeue_due_deliveries(runtime: Runtime, *, stale_pending: timedelta = timed
     queued = 0
     for tenant_id in tenant_ids:
         with runtime.db.unit_of_work(tenant_id) as uow:
-            uow.session.execute(
-                update(Delivery)
-                .where(Delivery.state == DeliveryState.SENDING, Delivery.claimed_at < now - lease)
-                .values(
-                    state=DeliveryState.RETRYING,
-                    claimed_at=None,
-                    next_attempt_at=None,
-                    last_error="the worker sending it stopped; sending again",
+            stale = (Delivery.state == DeliveryState.SENDING) & (Delivery.claimed_at < now - lease)
+            max_attempts = runtime.settings.delivery_max_attempts
+            for where, state, error in (
+                (
+                    stale & (Delivery.attempts + 1 >= max_attempts),
+                    DeliveryState.DEAD,
+                    f"the worker sending it stopped ({max_attempts} attempts); not sending again",
+                ),
+                (stale, DeliveryState.RETRYING, "the worker sending it stopped; sending again"),
+            ):
+                uow.session.execute(
+                    update(Delivery)
+                    .where(where)
+                    .values(
+                        state=state,
+                        attempts=Delivery.attempts + 1,
+                        claimed_at=None,
+                        next_attempt_at=None,
+                        last_error=error,
+                    )
+                    .execution_options(synchronize_session=False)
                 )
-                .execution_options(synchronize_session=False)
-            )
             uow.commit()
             unrouted = uow.session.scalars(
                 select(Image.id).where(Image.routed_at.is_(None), Image.created_at < now - stale_pending)
