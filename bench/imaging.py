@@ -30,6 +30,7 @@ from pydicom.uid import (
     RLELossless,
 )
 
+from bench import report
 from bitewing.core.imaging import codecs, quality, render, synthetic
 from bitewing.core.imaging.decode import stored_frames
 from bitewing.core.imaging.part10 import replace, shallow_copy
@@ -435,40 +436,30 @@ def run(quick: bool = False) -> dict[str, object]:
     return results
 
 
-def _table(headers: list[str], rows: list[list[object]]) -> str:
-    def cell(value: object) -> str:
-        if isinstance(value, float):
-            if abs(value) < 1:
-                return f"{value:.4f}"
-            return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
-        return str(value)
+def _cell(value: object) -> str:
+    """Floats to four significant-ish places for the report; everything else as `str`."""
+    if isinstance(value, float):
+        if abs(value) < 1:
+            return f"{value:.4f}"
+        return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+    return str(value)
 
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
+
+def _table(headers: list[str], rows: list[list[object]]) -> str:
+    return report.table(headers, rows, cell=_cell)
 
 
 def markdown(results: dict[str, object]) -> str:
     """The human report of `run()`'s results."""
     env = results["environment"]
     parts = [
-        "# Imaging benchmark",
-        "",
-        f"Python {env['python']} on {env['cpus']} CPUs ({env['machine']}), load average at start "
-        f"{', '.join(f'{x:.2f}' for x in env['load_average_at_start'])}, {env['seconds']} s in all. "
-        "One process, codecs single-threaded: every rate is per core. Synthetic corpus "
-        "(`bitewing.core.imaging.synthetic`). Regenerate: `uv run python -m bench --suite imaging`.",
-        "",
-        "## Targets",
-        "",
-        _table(
-            ["target", "measured", "bound", "met"],
-            [
-                [t["target"], t["measured"], f"{t['op']} {t['bound']}", "yes" if t["met"] else "**no**"]
-                for t in results["targets"]
-            ],
+        *report.header(
+            "Imaging benchmark",
+            env,
+            "One process, codecs single-threaded: every rate is per core. Synthetic corpus "
+            "(`bitewing.core.imaging.synthetic`). Regenerate: `uv run python -m bench --suite imaging`.",
         ),
-        "",
+        *report.targets_section(results["targets"], _cell),
         "## Default rendition set per image",
         "",
         "Defaults: "

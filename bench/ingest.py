@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench import report
 from bitewing.core.auth.actor import system_actor
 from bitewing.core.config import load_settings
 from bitewing.core.db import migrations
@@ -138,15 +139,19 @@ def bitewing_runtime(kind: str) -> Iterator[tuple[Runtime, uuid.UUID, uuid.UUID]
             runtime.close()
 
 
+def _through(server: Any, warmup: list[Path], batch: list[Path]) -> float:
+    """Send `warmup`, then time `batch`, to the listener `server`; stop it after."""
+    try:
+        port = int(server.server_address[1])
+        _send(port, warmup, "BITEWING")
+        return _send(port, batch, "BITEWING")
+    finally:
+        dicom_listener.stop(server, grace=5)
+
+
 def run_bitewing(kind: str, warmup: list[Path], batch: list[Path]) -> float:
     with bitewing_runtime(kind) as (runtime, _tenant, _location):
-        server = dicom_listener.start(runtime, "127.0.0.1", 0)
-        try:
-            port = int(server.server_address[1])
-            _send(port, warmup, "BITEWING")
-            return _send(port, batch, "BITEWING")
-        finally:
-            dicom_listener.stop(server, grace=5)
+        return _through(dicom_listener.start(runtime, "127.0.0.1", 0), warmup, batch)
 
 
 def run_transport_only(warmup: list[Path], batch: list[Path]) -> float:
@@ -160,13 +165,7 @@ def run_transport_only(warmup: list[Path], batch: list[Path]) -> float:
     caller = dicom_listener.Caller(uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), AE_TITLE)
     runtime: Any = type("R", (), {"settings": type("S", (), {"dicom_ae_title": "BITEWING"})})
     handlers = Discard(runtime, dicom_listener.CallerCache(lambda _ae, _ip: caller))
-    server = dicom_listener.start(runtime, "127.0.0.1", 0, listener=handlers)
-    try:
-        port = int(server.server_address[1])
-        _send(port, warmup, "BITEWING")
-        return _send(port, batch, "BITEWING")
-    finally:
-        dicom_listener.stop(server, grace=5)
+    return _through(dicom_listener.start(runtime, "127.0.0.1", 0, listener=handlers), warmup, batch)
 
 
 # --- Orthanc ---------------------------------------------------------------------------------------------------
@@ -298,12 +297,6 @@ def run(quick: bool = False) -> dict[str, object]:
     return results
 
 
-def _table(headers: list[str], rows: list[list[object]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def markdown(results: dict[str, Any]) -> str:
     """The human report of `run()`'s results."""
     env, batch, stages = results["environment"], results["batch"], results["stages_ms_per_instance"]
@@ -313,30 +306,20 @@ def markdown(results: dict[str, Any]) -> str:
     )
     transport = next(r for r in results["rates"] if r["target"] == "transport_only")
     parts = [
-        "# Ingest benchmark (DICOM C-STORE)",
-        "",
-        f"Python {env['python']} on {env['cpus']} CPUs ({env['machine']}), load average at start "
-        f"{', '.join(f'{x:.2f}' for x in env['load_average_at_start'])}, {env['seconds']} s in all. "
-        f"dcmtk storescu (TCP_NODELAY=1, one association) sends {batch['images']} synthetic instances "
-        f"({batch['megabytes']} MB, {batch['mean_mb_per_image']} MB each: {batch['geometry']}); median of "
-        f"{batch['repeats']} interleaved run(s), each into a fresh target. Bitewing's time is durable acceptance "
-        "(bytes fsynced in the local folder store and the ingest record committed before success; processing "
-        "jobs not run). Orthanc 1.10 runs its default configuration (fsyncs its storage area too). "
-        "Regenerate: `uv run python -m bench --suite ingest`.",
-        "",
-        "## Targets",
-        "",
-        _table(
-            ["target", "measured", "bound", "met"],
-            [
-                [t["target"], t["measured"], f"{t['op']} {t['bound']}", "yes" if t["met"] else "**no**"]
-                for t in results["targets"]
-            ],
+        *report.header(
+            "Ingest benchmark (DICOM C-STORE)",
+            env,
+            f"dcmtk storescu (TCP_NODELAY=1, one association) sends {batch['images']} synthetic instances "
+            f"({batch['megabytes']} MB, {batch['mean_mb_per_image']} MB each: {batch['geometry']}); median of "
+            f"{batch['repeats']} interleaved run(s), each into a fresh target. Bitewing's time is durable acceptance "
+            "(bytes fsynced in the local folder store and the ingest record committed before success; processing "
+            "jobs not run). Orthanc 1.10 runs its default configuration (fsyncs its storage area too). "
+            "Regenerate: `uv run python -m bench --suite ingest`.",
         ),
-        "",
+        *report.targets_section(results["targets"]),
         "## Throughput",
         "",
-        _table(
+        report.table(
             ["target", "images/s", "MB/s", "ms/image", "vs Orthanc", "runs (s)"],
             [
                 [
@@ -356,7 +339,7 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "## Where one instance's time goes (first instance of the batch, in isolation, SQLite)",
         "",
-        _table(["step", "ms"], [[k.removesuffix("_ms"), v] for k, v in stages.items()]),
+        report.table(["step", "ms"], [[k.removesuffix("_ms"), v] for k, v in stages.items()]),
         "",
         f"Per image, the transport alone takes {transport['ms_per_image']} ms. `receive_instance` (validate, "
         f"SHA-256, store write with fsync, two database transactions) takes {receive} ms: the object store's "

@@ -22,6 +22,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from bench import report
 from bench.latency import _postgres
 from bitewing.core.auth.actor import system_actor
 from bitewing.core.config import load_settings
@@ -224,12 +225,6 @@ def run(quick: bool = False) -> dict[str, object]:
     return results
 
 
-def _table(headers: list[str], rows: list[list[object]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def _kib(n: float) -> str:
     return f"{n / 1024:,.1f}"
 
@@ -240,27 +235,17 @@ def markdown(results: dict[str, Any]) -> str:
     original = results["original_bytes_per_image"]
     kinds = {kind: v["bytes_per_image"] for kind, v in store["by_kind"].items()}
     parts = [
-        "# Storage benchmark: images live outside the database",
-        "",
-        f"Python {env['python']} on {env['cpus']} CPUs ({env['machine']}), load average at start "
-        f"{', '.join(f'{x:.2f}' for x in env['load_average_at_start'])}, {env['seconds']} s in all. "
-        f"{results['images']} synthetic X-rays ({results['geometry']}, {_kib(original)} KiB each as sent) "
-        "received and processed through the real ingest path on PostgreSQL (app role) with the local-folder "
-        f"store, in {results['ingest_seconds']} s. Regenerate: `uv run python -m bench --suite storage`.",
-        "",
-        "## Targets",
-        "",
-        _table(
-            ["target", "measured", "bound", "met"],
-            [
-                [t["target"], t["measured"], f"{t['op']} {t['bound']}", "yes" if t["met"] else "**no**"]
-                for t in results["targets"]
-            ],
+        *report.header(
+            "Storage benchmark: images live outside the database",
+            env,
+            f"{results['images']} synthetic X-rays ({results['geometry']}, {_kib(original)} KiB each as sent) "
+            "received and processed through the real ingest path on PostgreSQL (app role) with the local-folder "
+            f"store, in {results['ingest_seconds']} s. Regenerate: `uv run python -m bench --suite storage`.",
         ),
-        "",
+        *report.targets_section(results["targets"]),
         "## Per image",
         "",
-        _table(
+        report.table(
             ["where", "KiB per image", "share of the original"],
             [
                 [
@@ -290,7 +275,7 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "## Database growth by table",
         "",
-        _table(
+        report.table(
             ["table", "growth KiB", "bytes per image", "rows after"],
             [
                 [t, _kib(v["growth_bytes"]), v["bytes_per_image"], v["rows"]]
