@@ -36,6 +36,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bench import report
 from bench.ingest import _database, _postgres_reachable, make_batch
 from bitewing.core.auth.actor import system_actor
 from bitewing.core.config import load_settings
@@ -285,40 +286,24 @@ def run(quick: bool = False) -> dict[str, object]:
     return results
 
 
-def _table(headers: list[str], rows: list[list[object]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def markdown(results: dict[str, Any]) -> str:
     """The human report of `run()`'s results."""
     env, batch, ratios = results["environment"], results["batch"], results["ratios_vs_storescu"]
     overhead = results["delivery_overhead_ms"]
     parts = [
-        "# Routing benchmark (deliveries to Orthanc)",
-        "",
-        f"Python {env['python']} on {env['cpus']} CPUs ({env['machine']}), load average at start "
-        f"{', '.join(f'{x:.2f}' for x in env['load_average_at_start'])}, {env['seconds']} s in all. "
-        f"{batch['instances']} synthetic instances ({batch['megabytes']} MB native, {batch['geometry']}; "
-        f"{batch['archive_megabytes']} MB as HTJ2K archives), ingested once ({batch['database']}, "
-        f"{batch['object_store']} store), then delivered to a fresh Orthanc 1.10 per measurement; median of "
-        f"{batch['repeats']} interleaved run(s). One sender at a time (one worker, one association or "
-        "connection). Regenerate: `uv run python -m bench --suite routing`.",
-        "",
-        "## Targets",
-        "",
-        _table(
-            ["target", "measured", "bound", "met"],
-            [
-                [t["target"], t["measured"], f"{t['op']} {t['bound']}", "yes" if t["met"] else "**no**"]
-                for t in results["targets"]
-            ],
+        *report.header(
+            "Routing benchmark (deliveries to Orthanc)",
+            env,
+            f"{batch['instances']} synthetic instances ({batch['megabytes']} MB native, {batch['geometry']}; "
+            f"{batch['archive_megabytes']} MB as HTJ2K archives), ingested once ({batch['database']}, "
+            f"{batch['object_store']} store), then delivered to a fresh Orthanc 1.10 per measurement; median of "
+            f"{batch['repeats']} interleaved run(s). One sender at a time (one worker, one association or "
+            "connection). Regenerate: `uv run python -m bench --suite routing`.",
         ),
-        "",
+        *report.targets_section(results["targets"]),
         "## Throughput",
         "",
-        _table(
+        report.table(
             ["path", "what is measured", "per s", "MB/s", "ms each", "vs storescu", "runs (s)"],
             [
                 [
