@@ -5,9 +5,11 @@ The browser is the system Chromium (``/usr/bin/chromium``); Playwright never dow
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from werkzeug.serving import make_server
@@ -68,3 +70,40 @@ def browser() -> Iterator[object]:
             yield chromium
         finally:
             chromium.close()
+
+
+SCREENSHOTS_ENV = "BITEWING_E2E_SCREENSHOTS"
+"""Set to a folder to keep the screenshots (they are never committed); default: the test's tmp folder."""
+
+
+def screenshot_dir(tmp_path: Path) -> Path:
+    """Where a test writes its screenshots."""
+    folder = Path(os.environ.get(SCREENSHOTS_ENV) or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def problems() -> list[str]:
+    """Uncaught script errors and console errors (CSP violations among them), other than the browser's note
+    on a 4xx answer (an expired image link answers 404 on purpose)."""
+    return []
+
+
+@pytest.fixture
+def page(browser: Any, demo_server: LiveServer, problems: list[str]) -> Iterator[Any]:
+    """A fresh browser page on the demo server that records script and console errors in `problems`."""
+    context = browser.new_context(
+        base_url=demo_server.url, viewport={"width": 1280, "height": 860}, accept_downloads=True
+    )
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+
+    def on_console(message: Any) -> None:
+        if message.type == "error" and "Failed to load resource" not in message.text:
+            problems.append(f"console error: {message.text}")
+
+    page.on("console", on_console)
+    yield page
+    context.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -14,13 +13,12 @@ from bitewing.core.auth.actor import system_actor
 from bitewing.core.demo import DEMO_PASSWORD, DEMO_TENANT
 from bitewing.core.patients import services as patients
 from bitewing.core.tenancy.models import Tenant
+from tests.e2e.conftest import screenshot_dir
 from tests.e2e.live_server import LiveServer
 
 pytestmark = pytest.mark.e2e
 
 OWNER = "owner@demo.bitewing.test"
-SCREENSHOTS_ENV = "BITEWING_E2E_SCREENSHOTS"
-"""Set to a folder to keep the screenshots (they are never committed); default: the test's tmp folder."""
 NO_SIDEWAYS_SCROLLING = (
     "[...document.querySelectorAll('.table-wrap')].every((wrap) => wrap.scrollWidth <= wrap.clientWidth)"
 )
@@ -40,34 +38,6 @@ def add_patients(server: LiveServer, family_name: str, count: int) -> None:
                 given_name=f"Test{number:02d}",
                 family_name=family_name,
             )
-
-
-@pytest.fixture
-def problems() -> list[str]:
-    """Uncaught script errors and console errors (other than the browser's note on a 4xx answer)."""
-    return []
-
-
-@pytest.fixture
-def page(browser: Any, demo_server: LiveServer, problems: list[str]) -> Any:
-    context = browser.new_context(base_url=demo_server.url, viewport={"width": 1280, "height": 860})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-
-    def on_console(message: Any) -> None:
-        if message.type == "error" and "Failed to load resource" not in message.text:
-            problems.append(f"console error: {message.text}")
-
-    page.on("console", on_console)
-    yield page
-    context.close()
-
-
-def screenshot_dir(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get(SCREENSHOTS_ENV) or tmp_path / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def test_staff_console_sign_in_search_create_sign_out(

@@ -4,7 +4,6 @@ the ingest errors, against a real server with the demo practice."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import uuid
 from pathlib import Path
@@ -19,13 +18,13 @@ from bitewing.core.ingest.models import IngestSource
 from bitewing.core.ingest.services import Origin, receive_instance
 from bitewing.core.jobs.runners import InProcessRunner
 from bitewing.core.tenancy.models import Tenant
+from tests.e2e.conftest import screenshot_dir
 from tests.e2e.live_server import LiveServer
 
 pytestmark = pytest.mark.e2e
 
 DENTIST = "dentist@demo.bitewing.test"
 FRONT_DESK = "frontdesk@demo.bitewing.test"
-SCREENSHOTS_ENV = "BITEWING_E2E_SCREENSHOTS"
 PROCESSING_TIMEOUT_MS = 60_000
 IMAGE_DETAIL = re.compile(r"/api/v1/images/[0-9a-f-]{36}$")
 PATIENT_IMAGES = re.compile(r"/api/v1/patients/[0-9a-f-]{36}/images(\?.*)?$")
@@ -65,38 +64,16 @@ NO_SIDEWAYS_SCROLLING = "document.documentElement.scrollWidth <= window.innerWid
 # Fixtures: the same browser page as the console's other test (problems collected, nothing fatal ignored).
 
 
-@pytest.fixture
-def problems() -> list[str]:
-    """Uncaught script errors and console errors (CSP violations among them), other than the browser's note
-    on a 4xx answer (an expired image link answers 404 on purpose)."""
-    return []
-
-
-@pytest.fixture
-def page(browser: Any, demo_server: LiveServer, problems: list[str]) -> Any:
-    context = browser.new_context(
-        base_url=demo_server.url, viewport={"width": 1280, "height": 860}, accept_downloads=True
-    )
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-
-    def on_console(message: Any) -> None:
-        if message.type == "error" and "Failed to load resource" not in message.text:
-            problems.append(f"console error: {message.text}")
-
-    page.on("console", on_console)
-    yield page
-    context.close()
-
-
-def screenshot_dir(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get(SCREENSHOTS_ENV) or tmp_path / "screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 # Helpers.
+
+
+def wait_for_viewer_size(page: Any, width: int, height: int) -> None:
+    """Wait until the viewer shows a loaded picture of exactly `width` x `height` pixels."""
+    page.wait_for_function(
+        "(size) => { const i = document.querySelector('#viewer-image');"
+        " return i.complete && i.naturalWidth === size[0] && i.naturalHeight === size[1]; }",
+        arg=[width, height],
+    )
 
 
 def demo_tenant_id(server: LiveServer) -> uuid.UUID:
@@ -235,7 +212,7 @@ def test_patient_images_viewer_full_resolution_and_download(
     # Full resolution on demand: the image's own pixel size.
     page.get_by_role("button", name="Full resolution").click()
     page.wait_for_function(SHOWN_RENDITION, arg="full")
-    assert page.evaluate(VIEWER_IMAGE_SIZE) == [image["columns"], image["rows"]]
+    wait_for_viewer_size(page, image["columns"], image["rows"])
     expect(page.locator("#viewer-status")).to_have_text(
         f"Full resolution, {image['columns']} {TIMES} {image['rows']} px"
     )
@@ -266,7 +243,7 @@ def test_patient_images_viewer_full_resolution_and_download(
     second = page.evaluate(GET_JSON, f"/api/v1/images/{second_id}")
     page.get_by_role("button", name="Actual size").click()
     page.wait_for_function(SHOWN_RENDITION, arg="full")
-    assert page.evaluate(VIEWER_IMAGE_SIZE) == [second["columns"], second["rows"]]
+    wait_for_viewer_size(page, second["columns"], second["rows"])
     page.keyboard.press("Escape")
     expect(viewer).to_be_hidden()
     expect(thumbs.nth(1)).to_be_focused()
