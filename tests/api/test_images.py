@@ -192,12 +192,18 @@ def test_owners_choose_rendition_formats_for_new_images(
     defaults = owner.get("/api/v1/settings/renditions").get_json()
     assert (defaults["thumbnail"]["max_side"], defaults["preview"]["max_side"]) == (200, 800)
     dentist = tenant_client_factory(role=Role.DENTIST, tenant=(owner.tenant_id, owner.slug))
-    assert_problem(dentist.patch("/api/v1/settings/renditions", json={"thumbnail": {"format": "webp"}}), 403)
-    assert_problem(owner.patch("/api/v1/settings/renditions", json={"thumbnail": {"format": "gif"}}), 422)
-    changed = owner.patch(
-        "/api/v1/settings/renditions",
-        json={"thumbnail": {"format": "webp", "quality": 70}, "preview": {"format": "avif"}},
-    ).get_json()
+    choice = {
+        "thumbnail": {"format": "webp", "quality": 70},
+        "preview": {"format": "avif", "quality": 60},
+        "full": {"format": "jpeg", "quality": 85},
+    }
+    assert_problem(dentist.request("PUT", "/api/v1/settings/renditions", json=choice), 403)
+    bad = {**choice, "thumbnail": {"format": "gif", "quality": 70}}
+    assert_problem(owner.request("PUT", "/api/v1/settings/renditions", json=bad), 422)
+    assert_problem(
+        owner.request("PUT", "/api/v1/settings/renditions", json={"thumbnail": choice["thumbnail"]}), 422
+    )
+    changed = owner.request("PUT", "/api/v1/settings/renditions", json=choice).get_json()
     assert (changed["thumbnail"]["format"], changed["preview"]["format"], changed["full"]["format"]) == (
         "webp",
         "avif",

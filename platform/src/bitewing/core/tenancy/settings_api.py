@@ -18,17 +18,17 @@ class RenditionChoiceSchema(Schema):
     """Format and quality of one rendition."""
 
     max_side = fields.Integer(dump_only=True, allow_none=True)
-    format = fields.String(validate=validate.OneOf(renditions.FORMATS))
-    quality = fields.Integer(validate=validate.Range(min=30, max=100))
+    format = fields.String(required=True, validate=validate.OneOf(renditions.FORMATS))
+    quality = fields.Integer(required=True, validate=validate.Range(min=30, max=100))
 
 
 class RenditionSettingsSchema(Schema):
     """The three renditions every image gets."""
 
-    thumbnail = fields.Nested(RenditionChoiceSchema)
-    preview = fields.Nested(RenditionChoiceSchema)
+    thumbnail = fields.Nested(RenditionChoiceSchema, required=True)
+    preview = fields.Nested(RenditionChoiceSchema, required=True)
     full = fields.Nested(
-        RenditionChoiceSchema, metadata={"description": "quality is a floor, raised per image"}
+        RenditionChoiceSchema, required=True, metadata={"description": "quality is a floor, raised per image"}
     )
 
 
@@ -41,7 +41,7 @@ class RenditionSettings(TenantView):
 
     @blp.arguments(RenditionSettingsSchema)
     @blp.response(200, RenditionSettingsSchema)
-    def patch(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Choose JPEG, WebP or AVIF and qualities for new images (owners)"""
+    def put(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Choose JPEG, WebP or AVIF and the quality of each rendition for new images (owners)"""
         tenant = renditions.update_rendition_settings(self.uow, self.actor, data)
         return renditions.describe(tenant.rendition_settings)
