@@ -86,7 +86,9 @@ def _send(port: int, files: list[Path], called_aet: str) -> float:
 class NullStore:
     """Takes every `put` without writing anything: isolates the database's share of `receive_instance`."""
 
-    def put(self, key: str, data: bytes, content_type: str, *, immutable: bool = True) -> None:
+    def put(
+        self, key: str, data: bytes, content_type: str, *, immutable: bool = True, sha256: str | None = None
+    ) -> None:
         return None
 
     def delete(self, key: str) -> None:
