@@ -29,7 +29,7 @@ from bitewing.core.routing.models import Target
 from bitewing.core.routing.rules import decide
 from bitewing.core.routing.targets import open_connection
 from bitewing.core.runtime import Runtime
-from bitewing.core.tenancy.models import Tenant
+from bitewing.core.tenancy.services import all_tenant_ids
 
 log = logging.getLogger(__name__)
 
@@ -280,14 +280,18 @@ def target_backlog(uow: UnitOfWork, actor: Actor) -> list[dict[str, Any]]:
     return sorted(summary.values(), key=lambda e: e["target_name"] or "")
 
 
-def requeue_due_deliveries(runtime: Runtime, *, stale_pending: timedelta = timedelta(minutes=2)) -> int:
+def requeue_due_deliveries(
+    runtime: Runtime,
+    *,
+    stale_pending: timedelta = timedelta(minutes=2),
+    tenant_ids: list[uuid.UUID] | None = None,
+) -> int:
     """The sweeper's delivery pass for every tenant: route images whose routing job was lost, queue retries
     that are due and pending rows whose job was lost, and take back deliveries whose worker died mid-send
     (claimed longer than the lease)."""
     now = utcnow()
     lease = timedelta(seconds=runtime.settings.delivery_lease_seconds)
-    with runtime.db.unit_of_work() as uow:
-        tenant_ids = list(uow.session.scalars(select(Tenant.id)))
+    tenant_ids = all_tenant_ids(runtime.db) if tenant_ids is None else tenant_ids
     queued = 0
     for tenant_id in tenant_ids:
         with runtime.db.unit_of_work(tenant_id) as uow:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -10,17 +11,21 @@ from bitewing.core.db.base import utcnow
 from bitewing.core.ingest.models import IngestRecord, IngestStatus
 from bitewing.core.ingest.services import enqueue_processing
 from bitewing.core.runtime import Runtime
-from bitewing.core.tenancy.models import Tenant
+from bitewing.core.tenancy.services import all_tenant_ids
 
 
-def requeue_stale_ingests(runtime: Runtime, older_than: timedelta = timedelta(minutes=5)) -> int:
+def requeue_stale_ingests(
+    runtime: Runtime,
+    older_than: timedelta = timedelta(minutes=5),
+    *,
+    tenant_ids: list[uuid.UUID] | None = None,
+) -> int:
     """Queue processing again for every record still `received` after `older_than`; returns how many.
 
     Processing is idempotent, so a record whose job is merely slow is harmless to queue twice.
     """
     cutoff = utcnow() - older_than
-    with runtime.db.unit_of_work() as uow:
-        tenant_ids = list(uow.session.scalars(select(Tenant.id)))
+    tenant_ids = all_tenant_ids(runtime.db) if tenant_ids is None else tenant_ids
     requeued = 0
     for tenant_id in tenant_ids:
         with runtime.db.unit_of_work(tenant_id) as uow:

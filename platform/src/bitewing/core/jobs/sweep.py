@@ -7,8 +7,6 @@ import threading
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from bitewing.core.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -28,13 +26,12 @@ def sweep_once(runtime: Runtime, *, ingest_older_than: timedelta = timedelta(min
     from bitewing.core.deliveries.services import requeue_due_deliveries
     from bitewing.core.ingest.sources import queue_polls
     from bitewing.core.ingest.sweeper import requeue_stale_ingests
-    from bitewing.core.tenancy.models import Tenant
+    from bitewing.core.tenancy.services import all_tenant_ids
 
-    with runtime.db.unit_of_work() as uow:
-        tenant_ids = list(uow.session.scalars(select(Tenant.id)))
+    tenant_ids = all_tenant_ids(runtime.db)
     return SweepResult(
-        ingests=requeue_stale_ingests(runtime, ingest_older_than),
-        deliveries=requeue_due_deliveries(runtime),
+        ingests=requeue_stale_ingests(runtime, ingest_older_than, tenant_ids=tenant_ids),
+        deliveries=requeue_due_deliveries(runtime, tenant_ids=tenant_ids),
         polls=sum(queue_polls(runtime, tenant_id) for tenant_id in tenant_ids),
     )
 

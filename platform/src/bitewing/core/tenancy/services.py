@@ -14,7 +14,7 @@ from bitewing.core.accounts.models import Role
 from bitewing.core.audit import services as audit
 from bitewing.core.auth.actor import Actor
 from bitewing.core.db.paging import Page, paginate
-from bitewing.core.db.session import UnitOfWork
+from bitewing.core.db.session import Database, UnitOfWork
 from bitewing.core.errors import Conflict, Invalid, NotFound
 from bitewing.core.tenancy.models import Location, Region, Tenant
 
@@ -55,6 +55,12 @@ def tenant_by_slug(uow: UnitOfWork, slug: str) -> Tenant:
     if tenant is None:
         raise NotFound(f"no tenant with slug {slug!r}")
     return tenant
+
+
+def all_tenant_ids(db: Database) -> list[uuid.UUID]:
+    """Every tenant's id (operator passes such as the sweeper, which then work tenant by tenant)."""
+    with db.unit_of_work() as uow:
+        return list(uow.session.scalars(select(Tenant.id)))
 
 
 def get_tenant(uow: UnitOfWork, tenant_id: uuid.UUID) -> Tenant:
