@@ -111,9 +111,9 @@ def _claim(uow: UnitOfWork, delivery_id: uuid.UUID) -> bool:
     return result.rowcount == 1
 
 
-def _instance_ref(uow: UnitOfWork, image: Image, data: bytes, transfer_syntax: str) -> InstanceRef:
-    study = uow.session.get(Study, image.study_id)
-    series = uow.session.get(Series, image.series_id)
+def _instance_ref(
+    image: Image, study: Study | None, series: Series | None, data: bytes, transfer_syntax: str
+) -> InstanceRef:
     return InstanceRef(
         sop_instance_uid=image.sop_instance_uid,
         sop_class_uid=image.sop_class_uid,
@@ -179,6 +179,8 @@ def deliver(runtime: Runtime, tenant_id: str, delivery_id: str) -> str:
         delivery = uow.session.get(Delivery, delivery_uuid)
         image = uow.session.get(Image, delivery.image_id)
         target = uow.session.get(Target, delivery.target_id)
+        study = uow.session.get(Study, image.study_id)
+        series = uow.session.get(Series, image.series_id)
         uow.session.expunge_all()
     try:
         if target is None or not target.active:
@@ -187,8 +189,7 @@ def deliver(runtime: Runtime, tenant_id: str, delivery_id: str) -> str:
         data, syntax = encode_for_target(
             archive, image.archive_transfer_syntax, image.original_transfer_syntax, target.transfer_syntax
         )
-        with runtime.db.unit_of_work(tenant) as uow:
-            ref = _instance_ref(uow, image, data, syntax)
+        ref = _instance_ref(image, study, series, data, syntax)
         with open_connection(runtime, target) as connection:
             result = connection.store_instance(data, ref)
             if not connection.verify_instance(ref):
