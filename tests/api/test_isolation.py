@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
@@ -24,10 +25,17 @@ def _create_all(client: Any) -> dict[str, str]:
     response = client.post("/api/v1/tokens", json={"name": "scanner", "role": "front_desk"})
     assert response.status_code == 201
     ids["tokens"] = response.get_json()["id"]
+    response = client.post(
+        "/api/v1/ingest/uploads",
+        data={"files": [(io.BytesIO(b"not dicom"), "a.dcm")]},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422, response.get_json()  # rejected, but recorded among the ingest errors
+    (ids["ingest"],) = [r["id"] for r in client.get("/api/v1/ingest").get_json()]
     return ids
 
 
-@pytest.mark.parametrize("resource", ["locations", "patients", "users"])
+@pytest.mark.parametrize("resource", ["locations", "patients", "users", "ingest"])
 def test_reading_another_tenants_record_is_not_found(owner: Any, other_owner: Any, resource: str) -> None:
     theirs = _create_all(other_owner)
     assert_problem(owner.get(f"/api/v1/{resource}/{theirs[resource]}"), 404)
@@ -53,7 +61,7 @@ def test_revoking_another_tenants_token_is_not_found(owner: Any, other_owner: An
     assert all(t["revoked_at"] is None for t in tokens)
 
 
-@pytest.mark.parametrize("resource", ["locations", "patients", "users", "tokens", "audit-events"])
+@pytest.mark.parametrize("resource", ["locations", "patients", "users", "tokens", "audit-events", "ingest"])
 def test_lists_never_include_another_tenants_rows(owner: Any, other_owner: Any, resource: str) -> None:
     mine = _create_all(owner)
     theirs = _create_all(other_owner)

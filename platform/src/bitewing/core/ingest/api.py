@@ -1,7 +1,8 @@
-"""HTTP endpoints of ingest: uploads (the console's drag and drop) and the ingest list / errors."""
+"""HTTP endpoints of ingest: uploads (the console's drag and drop), the ingest list / errors, one record."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from flask_smorest import Blueprint
@@ -36,6 +37,15 @@ class IngestRecords(TenantView):
         )
         pagination_parameters.item_count = page.total
         return page.items
+
+
+@blp.route("/<uuid:ingest_id>")
+class IngestRecordItem(TenantView):
+    @blp.response(200, IngestRecordSchema)
+    def get(self, ingest_id: uuid.UUID) -> Any:
+        """One received instance and what became of it (follow an upload receipt's `ingest_id`)"""
+        self.actor.require(STAFF_ROLES)
+        return services.get_record(self.uow, ingest_id)
 
 
 @blp.route("/uploads")

@@ -23,7 +23,10 @@ class IngestRecordSchema(Schema):
     filename = fields.String(allow_none=True)
     error_reason = fields.String(allow_none=True, metadata={"description": "machine-readable reason code"})
     error_message = fields.String(allow_none=True)
-    image_id = fields.UUID(allow_none=True)
+    attempts = fields.Integer(metadata={"description": "processing attempts so far"})
+    image_id = fields.UUID(
+        allow_none=True, metadata={"description": "the image made from it, once processed"}
+    )
     received_at = fields.DateTime()
     processed_at = fields.DateTime(allow_none=True)
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from bitewing.core.db.base import utcnow
 from bitewing.core.db.paging import Page, paginate
 from bitewing.core.db.session import UnitOfWork
+from bitewing.core.errors import NotFound
 from bitewing.core.imaging.validate import InvalidInstance, parse_instance
 from bitewing.core.ingest.models import IngestRecord, IngestSource, IngestStatus
 from bitewing.core.plugins.storage import sha256_hex
@@ -154,3 +155,11 @@ def list_records(
     if since:
         statement = statement.where(IngestRecord.received_at >= since)
     return paginate(uow, statement, page, per_page)
+
+
+def get_record(uow: UnitOfWork, ingest_id: uuid.UUID) -> IngestRecord:
+    """One ingest record of the tenant (what became of one receipt); another tenant's id is `NotFound`."""
+    record = uow.session.scalar(select(IngestRecord).where(IngestRecord.id == ingest_id))
+    if record is None:
+        raise NotFound("no such ingest record")
+    return record

@@ -1,0 +1,102 @@
+"""`GET /api/v1/ingest/{id}`: an uploader follows one receipt to what became of it."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from typing import Any
+
+import pytest
+
+from bitewing.core.imaging import synthetic
+from bitewing.core.ingest import processing
+from bitewing.core.ingest.services import enqueue_processing
+from tests.api.helpers import assert_problem
+from tests.api.imaging_helpers import register_patient
+
+AMELIA = {"patient_id": "CH-1", "patient_name": "Chen^Amelia", "birth_date": "19860314"}
+
+
+def _upload(client: Any, *files: tuple[bytes, str]) -> list[dict[str, Any]]:
+    response = client.post(
+        "/api/v1/ingest/uploads",
+        data={"files": [(io.BytesIO(data), name) for data, name in files]},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def _record(client: Any, ingest_id: str) -> dict[str, Any]:
+    response = client.get(f"/api/v1/ingest/{ingest_id}")
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_a_receipt_is_followed_from_received_to_its_image(owner: Any, runtime: Any) -> None:
+    register_patient(owner)
+    good = synthetic.to_bytes(synthetic.make_instance("bitewing", **AMELIA))
+    (receipt,) = _upload(owner, (good, "good.dcm"))
+    waiting = _record(owner, receipt["ingest_id"])
+    assert (waiting["id"], waiting["status"], waiting["image_id"]) == (receipt["ingest_id"], "received", None)
+    assert (waiting["filename"], waiting["source"], waiting["processed_at"]) == ("good.dcm", "upload", None)
+    assert waiting["sop_instance_uid"] == receipt["sop_instance_uid"]
+    assert waiting["received_at"]
+    runtime.jobs.drain()
+    done = _record(owner, receipt["ingest_id"])
+    assert (done["status"], done["error_reason"], done["attempts"]) == ("processed", None, 0)
+    assert done["processed_at"] >= done["received_at"]
+    image = owner.get(f"/api/v1/images/{done['image_id']}")
+    assert image.status_code == 200
+    assert image.get_json()["sop_instance_uid"] == receipt["sop_instance_uid"]
+    (again,) = _upload(owner, (good, "again.dcm"))
+    assert again["status"] == "duplicate"
+    assert _record(owner, again["ingest_id"])["image_id"] == done["image_id"]
+
+
+def test_a_rejected_upload_keeps_its_reason_and_message(owner: Any, runtime: Any) -> None:
+    good = synthetic.to_bytes(synthetic.make_instance("bitewing", **AMELIA))
+    _, receipt = _upload(owner, (good, "good.dcm"), (good[: len(good) // 2], "half.dcm"))
+    runtime.jobs.drain()
+    record = _record(owner, receipt["ingest_id"])
+    assert (record["status"], record["error_reason"], record["image_id"]) == ("rejected", "truncated", None)
+    assert record["error_message"] == receipt["message"]
+    assert record["filename"] == "half.dcm"
+
+
+def test_failed_processing_counts_attempts_until_the_record_is_failed(
+    owner: Any, runtime: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("decoder crashed")
+
+    monkeypatch.setattr(processing, "render_instance", broken)
+    data = synthetic.to_bytes(synthetic.make_instance("periapical", **AMELIA))
+    (receipt,) = _upload(owner, (data, "p.dcm"))
+    runtime.jobs.drain()
+    retrying = _record(owner, receipt["ingest_id"])
+    assert (retrying["status"], retrying["attempts"]) == ("received", 1)
+    assert retrying["error_message"] == "RuntimeError: decoder crashed"
+    for _ in range(processing.MAX_ATTEMPTS - 1):
+        enqueue_processing(runtime, owner.tenant_id, uuid.UUID(receipt["ingest_id"]))
+        runtime.jobs.drain()
+    failed = _record(owner, receipt["ingest_id"])
+    assert (failed["status"], failed["error_reason"]) == ("failed", "processing_failed")
+    assert (failed["attempts"], failed["image_id"]) == (processing.MAX_ATTEMPTS, None)
+
+
+def test_an_unknown_id_is_a_problem_404(owner: Any) -> None:
+    assert_problem(owner.get(f"/api/v1/ingest/{uuid.uuid4()}"), 404)
+    assert owner.get("/api/v1/ingest/not-a-uuid").status_code == 404
+
+
+def test_every_staff_role_may_follow_a_receipt_and_anonymous_callers_may_not(
+    owner: Any, app: Any, tenant_client_factory: Any
+) -> None:
+    from bitewing.core.accounts.models import Role
+
+    good = synthetic.to_bytes(synthetic.make_instance("intraoral", **AMELIA))
+    rejected, _ = _upload(owner, (b"not dicom", "x.dcm"), (good, "ok.dcm"))
+    front_desk = tenant_client_factory(role=Role.FRONT_DESK, tenant=(owner.tenant_id, owner.slug))
+    assert _record(front_desk, rejected["ingest_id"])["status"] == "rejected"
+    assert_problem(app.test_client().get(f"/api/v1/ingest/{rejected['ingest_id']}"), 401)
