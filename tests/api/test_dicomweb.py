@@ -14,7 +14,9 @@ import pydicom
 import pytest
 from PIL import Image as PILImage
 from pydicom.dataset import Dataset
+from pydicom.encaps import encapsulate, get_frame
 from pydicom.uid import (
+    UID,
     ExplicitVRLittleEndian,
     HTJ2KLossless,
     ImplicitVRLittleEndian,
@@ -23,8 +25,21 @@ from pydicom.uid import (
     RLELossless,
 )
 
+from bitewing.core.dicomweb.frames import (
+    NATIVE_SYNTAX,
+    FrameFormat,
+    negotiate_frames,
+    parse_frame_list,
+    read_frames,
+)
 from bitewing.core.dicomweb.multipart import MultipartError, PartTooLarge, iter_parts, parse_accept
-from bitewing.core.dicomweb.retrieve import NotAcceptable, choose_rendition, native_part10, negotiate_dicom
+from bitewing.core.dicomweb.retrieve import (
+    NotAcceptable,
+    choose_rendition,
+    native_part10,
+    negotiate_dicom,
+    read_dataset,
+)
 from bitewing.core.imaging.synthetic import make_instance, to_bytes
 from bitewing.core.imaging.transcode import lossless_archive
 from bitewing.core.ingest import services as ingest
@@ -383,6 +398,141 @@ def test_every_retrieval_is_audited(owner: TenantClient, stored: Stored) -> None
     assert all(e["details"]["sop_instance_uid"] == str(stored.bitewing.SOPInstanceUID) for e in events)
 
 
+# --- WADO-RS frames ---------------------------------------------------------------------------------------
+
+OCTET_ACCEPT = 'multipart/related; type="application/octet-stream"'
+NATIVE_PART = f"application/octet-stream; transfer-syntax={ExplicitVRLittleEndian}"
+VOLUME_FRAMES = 6
+
+
+@pytest.fixture
+def volume(owner: TenantClient, runtime: Runtime) -> Dataset:
+    """A small signed 16-bit CBCT volume stored through STOW-RS and processed (archived as HTJ2K)."""
+    ds = make_instance("cbct", patient_id="P-4004", shape=(48, 40), frames=VOLUME_FRAMES, seed=8)
+    response = owner.post(
+        "/dicomweb/studies", data=multipart(to_bytes(ds)), headers={"Content-Type": STOW_TYPE}
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    process_received(runtime, owner.tenant_id)
+    return ds
+
+
+def get_frames(client: TenantClient, ds: Dataset, frame_list: str, accept: str | None) -> tuple[Any, list]:
+    """The response and its (content type, body) parts, after checking it is a 200 multipart/related."""
+    headers = {"Accept": accept} if accept is not None else {}
+    response = client.get(f"{instance_path(ds)}/frames/{frame_list}", headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == "multipart/related"
+    return response, split_multipart(response)
+
+
+def decode_codestream(original: Dataset, codestream: bytes, syntax: str) -> np.ndarray:
+    """One frame's codestream decoded by pydicom on its own, with `original`'s pixel description."""
+    single = Dataset()
+    for keyword in ("SamplesPerPixel", "PhotometricInterpretation", "Rows", "Columns", "BitsAllocated"):
+        setattr(single, keyword, original[keyword].value)
+    single.BitsStored, single.HighBit = original.BitsStored, original.HighBit
+    single.PixelRepresentation = original.PixelRepresentation
+    single.file_meta = pydicom.dataset.FileMetaDataset()
+    single.file_meta.TransferSyntaxUID = syntax
+    single.PixelData = encapsulate([codestream])
+    return single.pixel_array
+
+
+@pytest.mark.parametrize(
+    "accept", [None, OCTET_ACCEPT, f"{OCTET_ACCEPT}; transfer-syntax={ExplicitVRLittleEndian}"]
+)
+def test_frames_of_a_volume_are_its_uncompressed_pixels(
+    owner: TenantClient, volume: Dataset, accept: str | None
+) -> None:
+    response, parts = get_frames(owner, volume, "3,1,6,3", accept)
+    content_type = response.headers["Content-Type"]
+    assert 'type="application/octet-stream"' in content_type
+    assert f"transfer-syntax={ExplicitVRLittleEndian}" in content_type
+    assert [c for c, _ in parts] == [NATIVE_PART] * 4
+    expected = volume.pixel_array
+    assert expected.dtype == np.int16 and expected.shape == (VOLUME_FRAMES, 48, 40)
+    assert [body for _, body in parts] == [expected[n - 1].tobytes() for n in (3, 1, 6, 3)]
+    assert len(parts[0][1]) == 48 * 40 * 2
+
+
+def test_frames_as_stored_are_the_archived_codestreams(owner: TenantClient, volume: Dataset) -> None:
+    [archived] = retrieve(owner, instance_path(volume), AS_STORED)
+    assert archived.file_meta.TransferSyntaxUID == HTJ2KLossless
+    stored_part = f"application/octet-stream; transfer-syntax={HTJ2KLossless}"
+    for accept, part_type in [
+        (f"{OCTET_ACCEPT}; transfer-syntax=*", stored_part),
+        (f"{OCTET_ACCEPT}; transfer-syntax={HTJ2KLossless}", stored_part),
+        ('multipart/related; type="image/jphc"', f"image/jphc; transfer-syntax={HTJ2KLossless}"),
+    ]:
+        response, parts = get_frames(owner, volume, "2,5", accept)
+        assert f'type="{part_type.split(";")[0]}"' in response.headers["Content-Type"]
+        assert [c for c, _ in parts] == [part_type] * 2
+        for number, (_, codestream) in zip((2, 5), parts, strict=True):
+            assert codestream[:4] == b"\xff\x4f\xff\x51"  # a J2K codestream: SOC, SIZ
+            assert codestream == get_frame(archived.PixelData, number - 1, number_of_frames=VOLUME_FRAMES)
+            decoded = decode_codestream(volume, codestream, HTJ2KLossless)
+            assert np.array_equal(decoded, volume.pixel_array[number - 1])
+
+
+def test_frame_of_a_single_frame_image(owner: TenantClient, stored: Stored) -> None:
+    _, [(content_type, body)] = get_frames(owner, stored.panoramic, "1", None)
+    assert content_type == NATIVE_PART
+    assert body == stored.panoramic.pixel_array.astype("<u2").tobytes()
+    _, [(_, codestream)] = get_frames(owner, stored.panoramic, "1", f"{OCTET_ACCEPT}; transfer-syntax=*")
+    assert np.array_equal(
+        decode_codestream(stored.panoramic, codestream, HTJ2KLossless), stored.panoramic.pixel_array
+    )
+    body = assert_problem(owner.get(f"{instance_path(stored.panoramic)}/frames/2"), 404)
+    assert body["detail"] == "no frame 2: the instance has 1 frame"
+
+
+@pytest.mark.parametrize("frame_list", ["0", "abc", "1,,2", "-1", "1.5", "2,0", "1;2", "%20", "99999999999"])
+def test_malformed_frame_lists_are_400(owner: TenantClient, volume: Dataset, frame_list: str) -> None:
+    body = assert_problem(owner.get(f"{instance_path(volume)}/frames/{frame_list}"), 400)
+    assert "frame list" in body["detail"]
+
+
+def test_an_empty_frame_list_is_400(owner: TenantClient, volume: Dataset) -> None:
+    assert_problem(owner.get(f"{instance_path(volume)}/frames/"), 400)
+
+
+def test_frames_beyond_the_volume_are_404(owner: TenantClient, volume: Dataset) -> None:
+    body = assert_problem(owner.get(f"{instance_path(volume)}/frames/1,{VOLUME_FRAMES + 1},99,7"), 404)
+    assert body["detail"] == f"no frame 7, 99: the instance has {VOLUME_FRAMES} frames"
+    assert_problem(
+        owner.get(f"/dicomweb/studies/{volume.StudyInstanceUID}/series/1.2.3/instances/1.2.4/frames/1"), 404
+    )
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        DICOM_ACCEPT,
+        "image/jpeg",
+        "application/octet-stream",
+        'multipart/related; type="image/jls"',
+        f"{OCTET_ACCEPT}; transfer-syntax={JPEGLSLossless}",
+    ],
+)
+def test_frames_in_other_media_types_are_406(owner: TenantClient, volume: Dataset, accept: str) -> None:
+    assert_problem(owner.get(f"{instance_path(volume)}/frames/1", headers={"Accept": accept}), 406)
+
+
+def test_frame_retrieval_is_audited(owner: TenantClient, volume: Dataset) -> None:
+    get_frames(owner, volume, "4,2", f"{OCTET_ACCEPT}; transfer-syntax=*")
+    [event] = owner.get("/api/v1/audit-events?action=image.dicomweb_retrieve").get_json()
+    assert event["details"]["resource"] == "frames"
+    assert event["details"]["frames"] == [4, 2]
+    assert event["details"]["transfer_syntax"] == HTJ2KLossless
+    assert event["details"]["sop_instance_uid"] == str(volume.SOPInstanceUID)
+
+
+def test_another_tenant_cannot_read_frames(other_owner: TenantClient, volume: Dataset) -> None:
+    assert_problem(other_owner.get(f"{instance_path(volume)}/frames/1"), 404)
+    assert_problem(other_owner.get(f"{instance_path(volume)}/frames/99"), 404)
+
+
 # --- tenancy and authentication ---------------------------------------------------------------------------
 
 
@@ -395,6 +545,7 @@ def test_another_tenant_sees_nothing(other_owner: TenantClient, stored: Stored) 
         f"{path}/metadata",
         f"{path}/rendered",
         f"{path}/thumbnail",
+        f"{path}/frames/1",
         f"/dicomweb/studies/{stored.bitewing.StudyInstanceUID}",
         f"/dicomweb/studies/{stored.bitewing.StudyInstanceUID}/series",
     ):
@@ -406,6 +557,7 @@ def test_no_token_is_401(app: Any, stored: Stored) -> None:
     for response in (
         client.get("/dicomweb/studies"),
         client.get(instance_path(stored.bitewing)),
+        client.get(f"{instance_path(stored.bitewing)}/frames/1"),
         client.post("/dicomweb/studies", data=multipart(b"x"), headers={"Content-Type": STOW_TYPE}),
         client.get("/dicomweb/studies", headers={"Authorization": "Bearer not-a-token"}),
     ):
@@ -422,6 +574,7 @@ def test_front_desk_may_search_and_view_but_not_download(
     assert len(search(desk, "/dicomweb/studies")) == 2
     assert jpeg_size(desk.get(f"{instance_path(stored.bitewing)}/thumbnail"))
     assert_problem(desk.get(instance_path(stored.bitewing)), 403)
+    assert_problem(desk.get(f"{instance_path(stored.bitewing)}/frames/1"), 403)
 
 
 # --- STOW-RS failures -------------------------------------------------------------------------------------
@@ -600,3 +753,92 @@ def test_native_transcoding_is_frame_by_frame_and_exact(kind: Any, source_syntax
     assert out.file_meta.TransferSyntaxUID == target
     assert "LossyImageCompression" not in ds or out.LossyImageCompression == ds.LossyImageCompression
     assert np.array_equal(out.pixel_array, expected)
+
+
+def test_frame_lists_and_frame_negotiation() -> None:
+    assert parse_frame_list("3") == [3]
+    assert parse_frame_list("5, 1,5") == [5, 1, 5]
+    for bad in ("", "0", "x", "1,", "+1", "\u0661"):
+        with pytest.raises(ValueError, match="frame list"):
+            parse_frame_list(bad)
+    htj2k, native = str(HTJ2KLossless), FrameFormat("application/octet-stream", NATIVE_SYNTAX)
+    assert negotiate_frames(None, htj2k) == native
+    assert negotiate_frames('multipart/related; type="*/*"', htj2k) == native
+    assert negotiate_frames(f"{OCTET_ACCEPT}; transfer-syntax=*", htj2k) == FrameFormat(
+        "application/octet-stream", htj2k
+    )
+    assert negotiate_frames(f"{OCTET_ACCEPT}; transfer-syntax=*", str(ExplicitVRLittleEndian)) == native
+    assert negotiate_frames('multipart/related; type="image/*"', htj2k) == FrameFormat("image/jphc", htj2k)
+    preferred = (
+        f'multipart/related; type="image/jls", {OCTET_ACCEPT}; q=0.5, multipart/related; type="image/jphc"'
+    )
+    assert negotiate_frames(preferred, htj2k) == FrameFormat("image/jphc", htj2k)
+    assert (
+        negotiate_frames('multipart/related; type="image/jls"', str(JPEGLSLossless)).media_type == "image/jls"
+    )
+    with pytest.raises(NotAcceptable):
+        negotiate_frames('multipart/related; type="image/jphc"', str(ExplicitVRLittleEndian))
+    with pytest.raises(NotAcceptable):
+        negotiate_frames(f"{OCTET_ACCEPT}; transfer-syntax={JPEGLSLossless}", htj2k)
+
+
+class CountingStream(io.RawIOBase):
+    """A forward-only stream (like an S3 body) that counts the bytes it hands out."""
+
+    def __init__(self, data: bytes) -> None:
+        self._source = io.BytesIO(data)
+        self.read_bytes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: Any) -> int:
+        chunk = self._source.read(len(target))
+        target[: len(chunk)] = chunk
+        self.read_bytes += len(chunk)
+        return len(chunk)
+
+
+@pytest.mark.parametrize(
+    "source_syntax",
+    [ExplicitVRLittleEndian, ImplicitVRLittleEndian, JPEGLSLossless, RLELossless, HTJ2KLossless],
+)
+@pytest.mark.parametrize("forward_only", [False, True])
+def test_frames_are_read_one_at_a_time(source_syntax: str, forward_only: bool) -> None:
+    """Each requested frame, decoded or as stored, from seekable files and forward-only streams; reading
+    the first frames of a volume does not read the rest of it."""
+    ds = make_instance("cbct", shape=(128, 128), frames=48, seed=9)
+    if source_syntax == HTJ2KLossless:
+        data, syntax = lossless_archive(ds)
+        assert syntax == HTJ2KLossless
+    else:
+        data = to_bytes(
+            make_instance("cbct", shape=(128, 128), frames=48, seed=9, transfer_syntax=source_syntax)
+        )
+    expected = pydicom.dcmread(io.BytesIO(data)).pixel_array
+
+    def open_stream() -> Any:
+        return CountingStream(data) if forward_only else io.BytesIO(data)
+
+    stream = open_stream()
+    native = list(read_frames(stream, [1, 0, 1], NATIVE_SYNTAX))
+    assert native == [expected[i].astype("<i2").tobytes() for i in (1, 0, 1)]
+    if forward_only:
+        assert stream.read_bytes < len(data) / 4
+    if UID(source_syntax).is_encapsulated:
+        stream = open_stream()
+        codestreams = list(read_frames(stream, [3, 2], str(source_syntax)))
+        if forward_only:
+            assert stream.read_bytes < len(data) / 4
+        archived = pydicom.dcmread(io.BytesIO(data))
+        assert codestreams == [get_frame(archived.PixelData, i, number_of_frames=48) for i in (3, 2)]
+        assert np.array_equal(decode_codestream(ds, codestreams[0], str(source_syntax)), expected[3])
+
+
+def test_headers_are_read_from_forward_only_streams() -> None:
+    """Metadata from a store whose objects cannot seek (S3) reads the header only."""
+    data = to_bytes(make_instance("cbct", shape=(128, 128), frames=48, seed=9))
+    stream = CountingStream(data)
+    ds = read_dataset(stream, header_only=True)
+    assert ds.NumberOfFrames == 48 and "PixelData" not in ds
+    assert stream.read_bytes < len(data) / 4

@@ -324,6 +324,27 @@ def for_retrieval(
     return locate(uow, study_uid, series_uid, sop_instance_uid)
 
 
+def for_frames(
+    uow: UnitOfWork,
+    actor: Actor,
+    study_uid: str,
+    series_uid: str,
+    sop_instance_uid: str,
+    frame_numbers: Sequence[int],
+) -> Located:
+    """The image whose frames (1-based `frame_numbers`) a frame retrieval sends (roles of `for_retrieval`).
+
+    :raises NotFound: when the instance is not held, or a frame number is beyond its frames.
+    """
+    located = for_retrieval(uow, actor, study_uid, series_uid, sop_instance_uid)[0]
+    count = located.image.frames
+    beyond = sorted({n for n in frame_numbers if n > count})
+    if beyond:
+        listed = ", ".join(str(n) for n in beyond[:10])
+        raise NotFound(f"no frame {listed}: the instance has {count} frame{'s' if count != 1 else ''}")
+    return located
+
+
 def retrieve_metadata(
     uow: UnitOfWork,
     actor: Actor,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 
 class Rewindable(io.RawIOBase):
@@ -57,10 +57,14 @@ class Rewindable(io.RawIOBase):
 
 
 def seekable(stream: BinaryIO) -> BinaryIO:
-    """`stream` itself when it can seek, otherwise a `Rewindable` over it."""
+    """`stream` itself when it can seek, otherwise a `Rewindable` over it.
+
+    The `Rewindable` is returned as it is, not inside an ``io.BufferedReader`` (it reads ahead in blocks
+    itself): pydicom takes any ``BufferedReader`` for an open named file and fails on one without a name.
+    """
     try:
         if stream.seekable():
             return stream
     except (AttributeError, OSError):
         pass
-    return io.BufferedReader(Rewindable(stream), buffer_size=1 << 16)  # type: ignore[arg-type]
+    return cast(BinaryIO, Rewindable(stream))

@@ -14,8 +14,8 @@ from flask import Blueprint, Response, request
 from werkzeug.exceptions import BadRequest, NotAcceptable, RequestEntityTooLarge, UnsupportedMediaType
 
 from bitewing.core.api.auth import authenticate, runtime
+from bitewing.core.dicomweb import frames, retrieve, services
 from bitewing.core.dicomweb import query as qido
-from bitewing.core.dicomweb import retrieve, services
 from bitewing.core.dicomweb.multipart import (
     MultipartError,
     PartTooLarge,
@@ -161,6 +161,32 @@ def retrieve_instances(study: str, series: str | None = None, instance: str | No
         content_type += f"; transfer-syntax={uniform}"
     body = write_parts(_parts(runtime().object_store, located, syntax), boundary)
     return Response(body, content_type=content_type)
+
+
+@blp.get("/studies/<study>/series/<series>/instances/<instance>/frames/", defaults={"frame_list": ""})
+@blp.get("/studies/<study>/series/<series>/instances/<instance>/frames/<frame_list>")
+def retrieve_frames(study: str, series: str, instance: str, frame_list: str) -> Response:
+    """Frames of an instance as ``multipart/related``: uncompressed ``application/octet-stream`` by default,
+    or the stored codestreams as they are (``transfer-syntax=*``, the stored syntax, or its image type)."""
+    uow, actor = authenticate()
+    try:
+        numbers = frames.parse_frame_list(frame_list)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from exc
+    located = services.for_frames(uow, actor, study, series, instance, numbers)
+    key, stored = located.image.archive_key, located.image.archive_transfer_syntax
+    try:
+        chosen = frames.negotiate_frames(request.headers.get("Accept"), stored)
+    except retrieve.NotAcceptable as exc:
+        raise NotAcceptable(str(exc)) from exc
+    services.audit_retrieval(
+        uow, actor, [located], "frames", frames=numbers[:200], transfer_syntax=chosen.syntax
+    )
+    store = runtime().object_store
+    boundary = new_boundary()
+    parts = frames.frame_parts(lambda: store.open(key), [n - 1 for n in numbers], chosen)
+    content_type = f'multipart/related; type="{chosen.media_type}"; boundary="{boundary}"; transfer-syntax={chosen.syntax}'
+    return Response(write_parts(parts, boundary), content_type=content_type)
 
 
 @blp.get("/studies/<study>/metadata")
