@@ -1,4 +1,4 @@
-"""process_instance end to end on received bytes."""
+"""render_instance and archive_instance end to end on received bytes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pydicom.uid import HTJ2KLossless, JPEGBaseline8Bit
 
 from bitewing.core.imaging import synthetic
 from bitewing.core.imaging.decode import stored_frames
-from bitewing.core.imaging.pipeline import process_instance
+from bitewing.core.imaging.pipeline import archive_instance, render_instance
 from bitewing.core.imaging.render import cbct_views, orthogonal_slices, tile_views
 from bitewing.core.imaging.validate import InvalidInstance
 from bitewing.core.imaging.window import display_frames, greyscale_lookup
@@ -20,27 +20,30 @@ from bitewing.core.imaging.window import display_frames, greyscale_lookup
 def test_intraoral() -> None:
     ds = synthetic.make_instance("bitewing", sensor_size=1, teeth=["16", "46"])
     data = synthetic.to_bytes(ds)
-    result = process_instance(data)
+    result = render_instance(data)
     assert result.facts.image_type == "bitewing"
     assert result.facts.teeth == ["16", "46"]
     assert [r.name for r in result.renditions] == ["thumbnail", "preview", "full"]
     assert result.original_pixel_bytes == 1000 * 1500 * 2
     assert sum(len(r.data) for r in result.renditions) <= 0.10 * result.original_pixel_bytes
-    assert result.archive_transfer_syntax == HTJ2KLossless
-    archived = pydicom.dcmread(io.BytesIO(result.archive))
+    assert {"parse", "facts", "decode", "display", "render", "total"} <= set(result.timings)
+    archive = archive_instance(data)
+    assert archive.transfer_syntax == HTJ2KLossless
+    archived = pydicom.dcmread(io.BytesIO(archive.data))
     assert np.array_equal(stored_frames(archived)[0][0], ds.pixel_array)
-    assert {"parse", "facts", "decode", "display", "render", "archive", "total"} <= set(result.timings)
+    assert {"parse", "archive", "total"} <= set(archive.timings)
 
 
 def test_cbct_views_and_middle_slice() -> None:
     ds = synthetic.make_instance("cbct", shape=(64, 60), frames=40)
-    result = process_instance(synthetic.to_bytes(ds))
+    data = synthetic.to_bytes(ds)
+    result = render_instance(data)
     by_name = {r.name: r for r in result.renditions}
     assert (by_name["full"].width, by_name["full"].height) == (60, 64)
     assert (by_name["preview"].width, by_name["preview"].height) == (60 + 60 + 64, 64)
     assert result.facts.image_type == "cbct"
     assert result.original_pixel_bytes == 40 * 64 * 60 * 2
-    assert pydicom.dcmread(io.BytesIO(result.archive)).NumberOfFrames == 40
+    assert pydicom.dcmread(io.BytesIO(archive_instance(data).data)).NumberOfFrames == 40
 
 
 def test_volume_planes_mapped_alone_match_the_whole_volume_display() -> None:
@@ -59,7 +62,7 @@ def test_default_image_type_from_machine() -> None:
     ds = synthetic.make_instance("intraoral", shape=(40, 30))
     del ds.SeriesDescription
     assert (
-        process_instance(synthetic.to_bytes(ds), default_image_type="periapical").facts.image_type
+        render_instance(synthetic.to_bytes(ds), default_image_type="periapical").facts.image_type
         == "periapical"
     )
 
@@ -68,12 +71,13 @@ def test_lossy_input_archived_as_received() -> None:
     data = synthetic.to_bytes(
         synthetic.make_instance("intraoral", shape=(40, 30), transfer_syntax=JPEGBaseline8Bit)
     )
-    result = process_instance(data)
-    assert result.archive == data
-    assert result.archive_transfer_syntax == JPEGBaseline8Bit
+    result = archive_instance(data)
+    assert result.data is data
+    assert result.transfer_syntax == JPEGBaseline8Bit
 
 
-def test_rejects_bad_input() -> None:
+@pytest.mark.parametrize("step", [render_instance, archive_instance])
+def test_rejects_bad_input(step: object) -> None:
     with pytest.raises(InvalidInstance) as caught:
-        process_instance(b"\x00" * 50)
+        step(b"\x00" * 50)  # type: ignore[operator]
     assert caught.value.reason == "not_dicom"

@@ -215,7 +215,7 @@ def ingest_command(ctx: click.Context, slug: str, location_name: str | None, pat
 )
 @click.pass_context
 def sweep(ctx: click.Context, older_than: int) -> None:
-    """Queue lost processing jobs and due delivery retries once (workers also sweep every 15 s)."""
+    """Queue lost processing and archive jobs and due delivery retries once (workers also sweep every 15 s)."""
     from bitewing.core.jobs.sweep import sweep_once
 
     with _runtime(ctx) as runtime:
@@ -223,7 +223,8 @@ def sweep(ctx: click.Context, older_than: int) -> None:
         if isinstance(runtime.jobs, InProcessRunner):
             runtime.jobs.drain()
     click.echo(
-        f"queued {result.ingests} received instance(s), {result.deliveries} delivery(ies), {result.polls} poll(s)"
+        f"queued {result.ingests} received instance(s), {result.archives} archive copy(ies), "
+        f"{result.deliveries} delivery(ies), {result.polls} poll(s)"
     )
 
 

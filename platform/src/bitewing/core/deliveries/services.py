@@ -320,7 +320,11 @@ def requeue_due_deliveries(
                 )
             uow.commit()
             unrouted = uow.session.scalars(
-                select(Image.id).where(Image.routed_at.is_(None), Image.created_at < now - stale_pending)
+                select(Image.id).where(
+                    Image.routed_at.is_(None),
+                    Image.archived_at.is_not(None),
+                    Image.archived_at < now - stale_pending,
+                )
             ).all()
             due = uow.session.scalars(
                 select(Delivery.id).where(

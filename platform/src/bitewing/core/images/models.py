@@ -99,11 +99,13 @@ class Image(UuidPrimaryKey, TenantScoped, Base):
     original_sha256: Mapped[str] = mapped_column(String(64))
     pixel_bytes: Mapped[int] = mapped_column(BigInteger)
     archive_key: Mapped[str] = mapped_column(String(200))
+    """The stored DICOM: the instance as received until `archived_at`, then its lossless archive copy."""
     archive_bytes: Mapped[int] = mapped_column(BigInteger)
     archive_sha256: Mapped[str] = mapped_column(String(64))
     archive_transfer_syntax: Mapped[str] = mapped_column(UID)
     ingest_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("ingest_records.id", ondelete="SET NULL"))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    archived_at: Mapped[datetime | None]
     routed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -21,7 +21,7 @@ from bitewing.core.errors import NotFound
 from bitewing.core.images.matching import match_patient
 from bitewing.core.images.models import Image, MatchStatus, Rendition, Series, Study
 from bitewing.core.images.types import ImageType
-from bitewing.core.imaging.pipeline import ProcessedInstance
+from bitewing.core.imaging.pipeline import RenderedInstance
 from bitewing.core.ingest.models import IngestRecord
 from bitewing.core.patients.models import Patient
 from bitewing.core.plugins import ObjectStore, StoredObject
@@ -31,7 +31,7 @@ DOWNLOAD_ROLES = frozenset({Role.OWNER, Role.DENTIST, Role.HYGIENIST})
 
 
 def _study(
-    uow: UnitOfWork, record: IngestRecord, processed: ProcessedInstance, patient_id: uuid.UUID | None
+    uow: UnitOfWork, record: IngestRecord, processed: RenderedInstance, patient_id: uuid.UUID | None
 ) -> Study:
     """The study row, created once even when several of its instances are processed at the same time."""
     facts = processed.facts
@@ -59,7 +59,7 @@ def _study(
     ).one()
 
 
-def _series(uow: UnitOfWork, study: Study, processed: ProcessedInstance) -> Series:
+def _series(uow: UnitOfWork, study: Study, processed: RenderedInstance) -> Series:
     """The series row, created once even under concurrent processing."""
     facts = processed.facts
     insert_ignoring_conflict(
@@ -93,12 +93,14 @@ def _aware_acquisition(uow: UnitOfWork, record: IngestRecord, moment: datetime |
 def record_image(
     uow: UnitOfWork,
     record: IngestRecord,
-    processed: ProcessedInstance,
-    archive: StoredObject,
+    processed: RenderedInstance,
     renditions: dict[str, StoredObject],
     attributes: dict[str, str],
 ) -> Image | None:
-    """Add the image rows for a processed instance; None when the same content is already held.
+    """Add the image rows for a rendered instance; None when the same content is already held.
+
+    The record's spool object (the instance as received) becomes the image's stored DICOM until the
+    archive job replaces it with the verified lossless copy (`archived_at` is then set).
 
     The same SOP Instance UID with different content becomes a new version; earlier versions are marked
     superseded and the change is audited.
@@ -144,10 +146,10 @@ def record_image(
         original_bytes=record.size,
         original_sha256=record.sha256,
         pixel_bytes=processed.original_pixel_bytes,
-        archive_key=archive.key,
-        archive_bytes=archive.size,
-        archive_sha256=archive.sha256,
-        archive_transfer_syntax=processed.archive_transfer_syntax,
+        archive_key=record.spool_key,
+        archive_bytes=record.size,
+        archive_sha256=record.sha256,
+        archive_transfer_syntax=facts.transfer_syntax_uid,
         ingest_id=record.id,
         attributes=attributes,
     )

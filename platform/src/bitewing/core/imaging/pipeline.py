@@ -1,4 +1,9 @@
-"""Everything the platform derives from one received instance, as one pure function."""
+"""Everything the platform derives from one received instance, as two pure steps.
+
+`render_instance` is what a viewer waits for (facts and renditions); `archive_instance` is the lossless
+archive copy, which nobody waits for. The processing jobs run them apart, renditions first, so a new
+X-ray is listed before its archive copy is encoded and verified.
+"""
 
 from __future__ import annotations
 
@@ -26,14 +31,21 @@ from bitewing.core.imaging.window import display_frames, greyscale_lookup
 
 
 @dataclass
-class ProcessedInstance:
-    """Facts, renditions and the lossless archive copy of an instance, with per-step timings in seconds."""
+class RenderedInstance:
+    """Facts and renditions of an instance, with per-step timings in seconds."""
 
     facts: InstanceFacts
     renditions: list[Rendition]
-    archive: bytes
-    archive_transfer_syntax: str
     original_pixel_bytes: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class ArchivedInstance:
+    """The archive copy of an instance (Part-10 bytes, possibly the received bytes themselves)."""
+
+    data: bytes
+    transfer_syntax: str
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -54,13 +66,13 @@ def _views(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     return middle, None
 
 
-def process_instance(
+def render_instance(
     data: bytes,
     *,
     default_image_type: str | None = None,
     rendition_specs: tuple[RenditionSpec, ...] = DEFAULT_RENDITIONS,
-) -> ProcessedInstance:
-    """Validate, describe, render and archive one received instance (Part-10 or raw dataset bytes).
+) -> RenderedInstance:
+    """Validate, describe and render one received instance (Part-10 or raw dataset bytes).
 
     Multi-frame greyscale instances (CBCT volumes, series in one object) get their tiled orthogonal views
     as thumbnail and preview and their middle frame as the full rendition; multi-frame colour instances
@@ -85,14 +97,29 @@ def process_instance(
             overview, full = _views(display_frames(ds, stored))
     with _timed(timings, "render"):
         renditions = render_renditions(overview, rendition_specs, full_source=full)
-    with _timed(timings, "archive"):
-        archive, syntax = lossless_archive(ds, original=data, stored=stored)
     timings["total"] = time.perf_counter() - start
-    return ProcessedInstance(
+    return RenderedInstance(
         facts=facts,
         renditions=renditions,
-        archive=archive,
-        archive_transfer_syntax=syntax,
         original_pixel_bytes=expected_native_length(ds),
         timings=timings,
     )
+
+
+def archive_instance(data: bytes) -> ArchivedInstance:
+    """The lossless archive copy of one received instance, verified bit-exact (`transcode.lossless_archive`).
+
+    Lossy or already-archived input comes back as `data` itself (the same object), so a caller can tell
+    that there is nothing new to store.
+
+    :raises validate.InvalidInstance: when the bytes are rejected.
+    :raises transcode.ArchiveMismatch: when the encoded copy does not decode to the original values.
+    """
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    with _timed(timings, "parse"):
+        ds = parse_instance(data)
+    with _timed(timings, "archive"):
+        archive, syntax = lossless_archive(ds, original=data)
+    timings["total"] = time.perf_counter() - start
+    return ArchivedInstance(data=archive, transfer_syntax=syntax, timings=timings)

@@ -1,23 +1,28 @@
-"""The processing job: spool → facts, renditions and archive in the object store → image rows."""
+"""The processing job: spool → facts and renditions in the object store → image rows.
+
+The image is listed as soon as its renditions are stored; its DICOM is then the spool object (the instance
+as received, already durable). The archive job (`ingest.archiving`), queued behind every waiting
+processing job, replaces it with the verified lossless copy and then routes the image.
+"""
 
 from __future__ import annotations
 
+import enum
 import logging
 import uuid
-from dataclasses import dataclass
 
 from bitewing.core.db.base import utcnow
 from bitewing.core.devices.models import XrayMachine
 from bitewing.core.images import services as images
 from bitewing.core.images.attributes import routing_attributes
-from bitewing.core.images.models import Image
-from bitewing.core.imaging.pipeline import ProcessedInstance, process_instance
+from bitewing.core.imaging.pipeline import RenderedInstance, render_instance
 from bitewing.core.imaging.validate import InvalidInstance
+from bitewing.core.ingest.archiving import queue_archiving
 from bitewing.core.ingest.models import IngestRecord, IngestStatus
 from bitewing.core.jobs import job
 from bitewing.core.plugins.storage import StoredObject
 from bitewing.core.runtime import Runtime
-from bitewing.core.storage.keys import archive_key, rendition_key
+from bitewing.core.storage.keys import rendition_key
 from bitewing.core.tenancy.renditions import tenant_rendition_specs
 
 log = logging.getLogger(__name__)
@@ -25,26 +30,23 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 
 
-@dataclass(frozen=True)
-class StoredResult:
-    """The objects written for one processed instance."""
-
-    archive: StoredObject
-    renditions: dict[str, StoredObject]
-
-    def keys(self) -> list[str]:
-        return [self.archive.key, *(obj.key for obj in self.renditions.values())]
-
-
-def _store_outputs(runtime: Runtime, tenant_id: uuid.UUID, processed: ProcessedInstance) -> StoredResult:
-    store = runtime.object_store
+def _store_renditions(
+    runtime: Runtime, tenant_id: uuid.UUID, rendered: RenderedInstance, stored: dict[str, StoredObject]
+) -> None:
+    """Put every rendition, adding each to `stored` as soon as it is written (so a failure midway still
+    knows what to delete)."""
     group = uuid.uuid4().hex
-    renditions = {
-        r.name: store.put(rendition_key(tenant_id, group, r.name, r.format), r.data, r.content_type)
-        for r in processed.renditions
-    }
-    archive = store.put(archive_key(tenant_id), processed.archive, "application/dicom")
-    return StoredResult(archive=archive, renditions=renditions)
+    for r in rendered.renditions:
+        key = rendition_key(tenant_id, group, r.name, r.format)
+        stored[r.name] = runtime.object_store.put(key, r.data, r.content_type)
+
+
+class Outcome(enum.Enum):
+    """What `_record` did with a rendered instance."""
+
+    RECORDED = "recorded"
+    DUPLICATE = "duplicate"
+    ALREADY_HANDLED = "already_handled"
 
 
 @job("ingest", timeout=900)
@@ -64,7 +66,7 @@ def process_ingest(runtime: Runtime, tenant_id: str, ingest_id: str) -> str | No
         spool = record.spool_key
     data = runtime.object_store.get(spool)
     try:
-        processed = process_instance(data, default_image_type=default_type, rendition_specs=specs)
+        rendered = render_instance(data, default_image_type=default_type, rendition_specs=specs)
     except InvalidInstance as exc:
         _finish(runtime, tenant, ingest_id, IngestStatus.REJECTED, reason=exc.reason, message=str(exc))
         runtime.object_store.delete(spool)
@@ -72,20 +74,21 @@ def process_ingest(runtime: Runtime, tenant_id: str, ingest_id: str) -> str | No
     except Exception as exc:
         _note_failure(runtime, tenant, ingest_id, exc)
         raise
-    stored: StoredResult | None = None
+    renditions: dict[str, StoredObject] = {}
     try:
         attributes = routing_attributes(data)
-        stored = _store_outputs(runtime, tenant, processed)
-        image_id = _record(runtime, tenant, ingest_id, processed, stored, attributes)
+        _store_renditions(runtime, tenant, rendered, renditions)
+        outcome, image_id = _record(runtime, tenant, ingest_id, rendered, renditions, attributes)
     except Exception as exc:
-        if stored is not None:
-            _delete(runtime, stored.keys())
+        _delete(runtime, [obj.key for obj in renditions.values()])
         _note_failure(runtime, tenant, ingest_id, exc)
         raise
-    runtime.object_store.delete(spool)
-    if image_id is None:
+    if outcome is not Outcome.RECORDED:
+        _delete(runtime, [obj.key for obj in renditions.values()])
+        if outcome is Outcome.DUPLICATE:
+            runtime.object_store.delete(spool)
         return None
-    _queue_routing(runtime, tenant, image_id)
+    queue_archiving(runtime, tenant, image_id)
     return str(image_id)
 
 
@@ -93,36 +96,28 @@ def _record(
     runtime: Runtime,
     tenant: uuid.UUID,
     ingest_id: str,
-    processed: ProcessedInstance,
-    stored: StoredResult,
+    rendered: RenderedInstance,
+    renditions: dict[str, StoredObject],
     attributes: dict[str, str],
-) -> uuid.UUID | None:
-    """Commit the image rows and close the ingest record; None when it was a duplicate or already handled."""
+) -> tuple[Outcome, uuid.UUID | None]:
+    """Commit the image rows and close the ingest record.
+
+    A record another run has already handled is left alone (its spool may now be an image's DICOM).
+    """
     with runtime.db.unit_of_work(tenant) as uow:
         record = uow.session.get(IngestRecord, uuid.UUID(ingest_id))
         if record is None or record.status != IngestStatus.RECEIVED:
-            _delete(runtime, stored.keys())
-            return None
-        image = images.record_image(uow, record, processed, stored.archive, stored.renditions, attributes)
+            return Outcome.ALREADY_HANDLED, None
+        image = images.record_image(uow, record, rendered, renditions, attributes)
         if image is None:
             record.status = IngestStatus.DUPLICATE
-            _delete(runtime, stored.keys())
         else:
             record.status = IngestStatus.PROCESSED
             record.image_id = image.id
         record.processed_at = utcnow()
         record.spool_key = None
         uow.commit()
-        return image.id if isinstance(image, Image) else None
-
-
-def _queue_routing(runtime: Runtime, tenant: uuid.UUID, image_id: uuid.UUID) -> None:
-    from bitewing.core.deliveries.services import route_image
-
-    try:
-        runtime.jobs.enqueue(route_image, tenant_id=str(tenant), image_id=str(image_id))
-    except Exception:
-        log.exception("could not queue routing of image %s", image_id)
+        return (Outcome.DUPLICATE, None) if image is None else (Outcome.RECORDED, image.id)
 
 
 def _delete(runtime: Runtime, keys: list[str]) -> None:

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-QUEUES = ("ingest", "deliveries", "default")
+QUEUES = ("ingest", "archive", "deliveries", "default")
+"""In the order a worker takes them: renditions before archive copies before deliveries before the rest."""
 
 
 @dataclass(frozen=True)

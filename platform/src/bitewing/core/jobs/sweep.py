@@ -17,13 +17,16 @@ class SweepResult:
     """What one pass queued."""
 
     ingests: int
+    archives: int
     deliveries: int
     polls: int
 
 
 def sweep_once(runtime: Runtime, *, ingest_older_than: timedelta = timedelta(minutes=5)) -> SweepResult:
-    """One pass over every tenant: stale received instances, due or lost deliveries, polls of sources."""
+    """One pass over every tenant: stale received instances, images whose archive job was lost, due or lost
+    deliveries, polls of sources."""
     from bitewing.core.deliveries.services import requeue_due_deliveries
+    from bitewing.core.ingest.archiving import requeue_unarchived_images
     from bitewing.core.ingest.sources import queue_polls
     from bitewing.core.ingest.sweeper import requeue_stale_ingests
     from bitewing.core.tenancy.services import all_tenant_ids
@@ -31,6 +34,7 @@ def sweep_once(runtime: Runtime, *, ingest_older_than: timedelta = timedelta(min
     tenant_ids = all_tenant_ids(runtime.db)
     return SweepResult(
         ingests=requeue_stale_ingests(runtime, ingest_older_than, tenant_ids=tenant_ids),
+        archives=requeue_unarchived_images(runtime, ingest_older_than, tenant_ids=tenant_ids),
         deliveries=requeue_due_deliveries(runtime, tenant_ids=tenant_ids),
         polls=sum(queue_polls(runtime, tenant_id) for tenant_id in tenant_ids),
     )
@@ -45,8 +49,13 @@ def start_periodic_sweeper(
         while not stop.wait(interval_seconds):
             try:
                 result = sweep_once(runtime)
-                if result.ingests or result.deliveries:
-                    log.info("sweeper queued %s ingests, %s deliveries", result.ingests, result.deliveries)
+                if result.ingests or result.archives or result.deliveries:
+                    log.info(
+                        "sweeper queued %s ingests, %s archive copies, %s deliveries",
+                        result.ingests,
+                        result.archives,
+                        result.deliveries,
+                    )
             except Exception:
                 log.exception("sweeper pass failed; trying again in %s s", interval_seconds)
 

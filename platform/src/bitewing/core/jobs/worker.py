@@ -16,6 +16,7 @@ _runtime: Any = None
 
 JOB_MODULES = (
     "bitewing.core.ingest.processing",
+    "bitewing.core.ingest.archiving",
     "bitewing.core.ingest.sources",
     "bitewing.core.deliveries.services",
 )
@@ -36,9 +37,11 @@ def _preload() -> None:
     for module in JOB_MODULES:
         importlib.import_module(module)
     from bitewing.core.imaging import synthetic
-    from bitewing.core.imaging.pipeline import process_instance
+    from bitewing.core.imaging.pipeline import archive_instance, render_instance
 
-    process_instance(synthetic.to_bytes(synthetic.make_instance("intraoral", shape=(64, 64))))
+    warm_up = synthetic.to_bytes(synthetic.make_instance("intraoral", shape=(64, 64)))
+    render_instance(warm_up)
+    archive_instance(warm_up)
 
 
 def work(

@@ -1,0 +1,28 @@
+"""Images are listed before their archive copy exists: `archived_at` marks when the stored copy became
+the verified lossless archive (NULL while the instance is still held as received).
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-11-28 02:40:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0006"
+down_revision: str | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("images", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("archived_at", sa.DateTime(timezone=True), nullable=True))
+    op.execute("UPDATE images SET archived_at = created_at")
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("images", schema=None) as batch_op:
+        batch_op.drop_column("archived_at")

@@ -1,0 +1,199 @@
+"""The archive copy is made after the image is listed: the received bytes serve until a verified lossless
+copy replaces them, nothing is lost on the way, and routing waits for the copy."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.uid import ExplicitVRLittleEndian, HTJ2KLossless, JPEGBaseline8Bit
+
+from bitewing.core.deliveries.services import requeue_due_deliveries
+from bitewing.core.images.models import Image
+from bitewing.core.imaging import synthetic
+from bitewing.core.imaging.transcode import ArchiveMismatch
+from bitewing.core.ingest import archiving
+from bitewing.core.ingest.archiving import archive_image, requeue_unarchived_images
+from bitewing.core.ingest.models import IngestSource
+from bitewing.core.ingest.processing import process_ingest
+from bitewing.core.ingest.services import Origin, receive_instance
+from bitewing.core.plugins import ObjectNotFound
+from tests.api.imaging_helpers import register_patient
+
+
+class HoldingRunner:
+    """A job runner that keeps every queued job (name, kwargs) instead of running it."""
+
+    def __init__(self) -> None:
+        self.held: list[tuple[str, dict[str, Any]]] = []
+
+    def enqueue(self, func: Any, **kwargs: Any) -> str:
+        self.held.append((func.__name__, kwargs))
+        return "held"
+
+    def take(self, name: str) -> list[dict[str, Any]]:
+        """The held jobs of function `name`, removed from the holding."""
+        taken = [kwargs for job, kwargs in self.held if job == name]
+        self.held = [(job, kwargs) for job, kwargs in self.held if job != name]
+        return taken
+
+    def close(self) -> None:
+        """Nothing to stop."""
+
+
+@pytest.fixture
+def held(runtime: Any) -> Any:
+    working = runtime.jobs
+    runner = HoldingRunner()
+    runtime.__dict__["jobs"] = runner
+    yield runner
+    runtime.__dict__["jobs"] = working
+
+
+def _received(runtime: Any, owner: Any, held: HoldingRunner, data: bytes) -> str:
+    """Receive `data` and run its processing job; the image id (its archive job is held)."""
+    receive_instance(runtime, owner.tenant_id, data, Origin(IngestSource.UPLOAD))
+    (job,) = held.take("process_ingest")
+    image_id = process_ingest(runtime, **job)
+    assert image_id is not None
+    return image_id
+
+
+def _image(runtime: Any, owner: Any, image_id: str) -> Image:
+    with runtime.db.unit_of_work(owner.tenant_id) as uow:
+        image = uow.session.get(Image, uuid.UUID(image_id))
+        uow.session.expunge(image)
+        return image
+
+
+def _intraoral() -> tuple[pydicom.Dataset, bytes]:
+    ds = synthetic.make_instance(
+        "intraoral", shape=(300, 240), patient_id="CH-1", patient_name="Chen^Amelia", birth_date="19860314"
+    )
+    return ds, synthetic.to_bytes(ds)
+
+
+def test_an_image_is_listed_as_received_then_swapped_to_its_verified_archive_copy(
+    owner: Any, runtime: Any, held: HoldingRunner
+) -> None:
+    patient = register_patient(owner)
+    ds, data = _intraoral()
+    image_id = _received(runtime, owner, held, data)
+
+    (listed,) = owner.get(f"/api/v1/patients/{patient['id']}/images").get_json()
+    assert listed["id"] == image_id
+    assert [r["name"] for r in listed["renditions"]] == ["thumbnail"]
+    assert owner.client.get(listed["renditions"][0]["url"]).status_code == 200
+    before = _image(runtime, owner, image_id)
+    assert before.archived_at is None
+    assert before.archive_transfer_syntax == ExplicitVRLittleEndian
+    assert runtime.object_store.get(before.archive_key) == data
+    assert held.take("route_image") == []
+
+    (job,) = held.take("archive_image")
+    assert archive_image(runtime, **job) == HTJ2KLossless
+    after = _image(runtime, owner, image_id)
+    assert after.archived_at is not None
+    assert after.archive_transfer_syntax == HTJ2KLossless
+    assert after.archive_key != before.archive_key
+    archived = runtime.object_store.get(after.archive_key)
+    assert len(archived) == after.archive_bytes < len(data)
+    assert np.array_equal(pydicom.dcmread(io.BytesIO(archived)).pixel_array, ds.pixel_array)
+    with pytest.raises(ObjectNotFound):
+        runtime.object_store.get(before.archive_key)
+    assert held.take("route_image") == [{"tenant_id": str(owner.tenant_id), "image_id": image_id}]
+
+    assert archive_image(runtime, **job) == HTJ2KLossless
+    assert _image(runtime, owner, image_id).archive_key == after.archive_key
+    assert len(held.take("route_image")) == 1
+
+
+def test_a_copy_that_fails_verification_is_discarded_and_the_original_kept(
+    owner: Any, runtime: Any, held: HoldingRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, data = _intraoral()
+    image_id = _received(runtime, owner, held, data)
+    before = _image(runtime, owner, image_id)
+
+    def codec_bug(received: bytes) -> Any:
+        raise ArchiveMismatch("HTJ2K archive is not bit-exact")
+
+    monkeypatch.setattr(archiving, "archive_instance", codec_bug)
+    (job,) = held.take("archive_image")
+    assert archive_image(runtime, **job) == ExplicitVRLittleEndian
+    after = _image(runtime, owner, image_id)
+    assert after.archived_at is not None
+    assert (after.archive_key, after.archive_transfer_syntax) == (before.archive_key, ExplicitVRLittleEndian)
+    assert runtime.object_store.get(after.archive_key) == data
+    assert len(held.take("route_image")) == 1
+
+
+def test_a_lossy_original_is_kept_as_received_without_a_second_object(
+    owner: Any, runtime: Any, held: HoldingRunner
+) -> None:
+    data = synthetic.to_bytes(
+        synthetic.make_instance("intraoral", shape=(64, 48), transfer_syntax=JPEGBaseline8Bit)
+    )
+    image_id = _received(runtime, owner, held, data)
+    before = _image(runtime, owner, image_id)
+    (job,) = held.take("archive_image")
+    assert archive_image(runtime, **job) == JPEGBaseline8Bit
+    after = _image(runtime, owner, image_id)
+    assert after.archived_at is not None and after.archive_key == before.archive_key
+    assert runtime.object_store.get(after.archive_key) == data
+
+
+def test_an_image_swapped_by_another_run_is_left_to_that_run(
+    owner: Any, runtime: Any, held: HoldingRunner
+) -> None:
+    """Two archive runs of one image (a sweeper re-queue racing a slow job): the loser deletes only its own
+    copy, never the winner's nor the image's."""
+    _, data = _intraoral()
+    image_id = _received(runtime, owner, held, data)
+    (job,) = held.take("archive_image")
+    store = runtime.object_store
+    written: list[str] = []
+    put = store.put
+
+    def put_then_lose_the_race(key: str, *args: Any, **kwargs: Any) -> Any:
+        stored = put(key, *args, **kwargs)
+        written.append(stored.key)
+        if len(written) == 1:
+            assert archive_image(runtime, **job) == HTJ2KLossless  # the other run wins meanwhile
+        return stored
+
+    store.__dict__["put"] = put_then_lose_the_race
+    try:
+        assert archive_image(runtime, **job) is None
+    finally:
+        del store.__dict__["put"]
+    winner = _image(runtime, owner, image_id)
+    assert winner.archive_key == written[1]
+    assert store.get(winner.archive_key)
+    with pytest.raises(ObjectNotFound):
+        store.get(written[0])
+
+
+def test_lost_archive_jobs_are_queued_again_and_routing_waits_for_the_copy(
+    owner: Any, runtime: Any, held: HoldingRunner
+) -> None:
+    _, data = _intraoral()
+    image_id = _received(runtime, owner, held, data)
+    held.take("archive_image")  # lost: the worker died
+    mine = [owner.tenant_id]  # the PostgreSQL database is shared with other tests' tenants
+
+    assert requeue_due_deliveries(runtime, stale_pending=timedelta(0), tenant_ids=mine) == 0
+    assert requeue_unarchived_images(runtime, timedelta(minutes=5), tenant_ids=mine) == 0
+    assert requeue_unarchived_images(runtime, timedelta(0), tenant_ids=mine) == 1
+    (job,) = held.take("archive_image")
+    assert job == {"tenant_id": str(owner.tenant_id), "image_id": image_id}
+    archive_image(runtime, **job)
+    held.take("route_image")  # lost as well
+    assert requeue_unarchived_images(runtime, timedelta(0), tenant_ids=mine) == 0
+    assert requeue_due_deliveries(runtime, stale_pending=timedelta(0), tenant_ids=mine) == 1
+    assert held.take("route_image") == [{"tenant_id": str(owner.tenant_id), "image_id": image_id}]
