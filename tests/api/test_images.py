@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import uuid
 from typing import Any
 
 from sqlalchemy import event
@@ -182,6 +183,28 @@ def test_viewing_and_downloading_images_is_audited(owner: Any, runtime: Any) -> 
     owner.get(f"/api/v1/images/{image_id}")
     actions = [e["action"] for e in owner.get(f"/api/v1/audit-events?patient_id={patient['id']}").get_json()]
     assert actions[:2] == ["image.read", "image.list"]
+
+
+def test_the_original_download_is_saved_under_the_image_id(owner: Any, runtime: Any) -> None:
+    from bitewing.core.auth.actor import system_actor
+    from bitewing.core.images.services import download_original
+
+    patient = register_patient(owner)
+    send(runtime, owner.tenant_id, **AMELIA)
+    (summary,) = _images(owner, patient["id"])
+    with runtime.db.unit_of_work(owner.tenant_id) as uow:
+        url = download_original(
+            uow, system_actor(owner.tenant_id), runtime.object_store, uuid.UUID(summary["id"])
+        )
+    fetched = owner.client.get(url)
+    assert fetched.status_code == 200
+    assert fetched.mimetype == "application/dicom"
+    assert fetched.data[128:132] == b"DICM"
+    assert fetched.headers["Content-Disposition"] == f'attachment; filename="image-{summary["id"]}.dcm"'
+    thumbnail = owner.client.get(summary["renditions"][0]["url"])
+    assert "Content-Disposition" not in thumbnail.headers  # renditions are shown inline, not saved
+    actions = [e["action"] for e in owner.get(f"/api/v1/audit-events?patient_id={patient['id']}").get_json()]
+    assert actions[0] == "image.download"
 
 
 def test_owners_choose_rendition_formats_for_new_images(

@@ -1,5 +1,5 @@
 """A standard DICOMweb client (dicomweb-client, as the dicomweb connector uses it) against a real Bitewing
-HTTP server: store, search, retrieve (as stored and transcoded), metadata and rendered.
+HTTP server: store, search, retrieve (as stored and transcoded), frames, metadata and rendered.
 
 Only Bitewing is involved: no Orthanc (nor its DICOMweb plugin) is started; this is about standard clients
 talking to Bitewing's own ``/dicomweb``.
@@ -18,7 +18,8 @@ import requests
 from dicomweb_client.api import DICOMwebClient
 from flask import Flask
 from PIL import Image as PILImage
-from pydicom.dataset import Dataset
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.encaps import encapsulate
 from pydicom.uid import ExplicitVRLittleEndian, HTJ2KLossless
 from werkzeug.serving import make_server
 
@@ -131,3 +132,46 @@ def test_dicomweb_client_stores_searches_and_retrieves(
     with pytest.raises(requests.HTTPError) as unauthenticated:
         anonymous.search_for_studies()
     assert unauthenticated.value.response.status_code == 401
+
+
+def test_dicomweb_client_retrieves_frames_of_a_volume(
+    server_url: str, owner: TenantClient, other_owner: TenantClient, runtime: Runtime
+) -> None:
+    volume = make_instance("cbct", patient_id="DW-2", shape=(64, 56), frames=12, seed=13)
+    client = client_for(server_url, owner)
+    assert "FailedSOPSequence" not in client.store_instances(datasets=[volume])
+    process_received(runtime, owner.tenant_id)
+    uids = (volume.StudyInstanceUID, volume.SeriesInstanceUID, volume.SOPInstanceUID)
+    expected = volume.pixel_array
+
+    # dicomweb-client's default asks for type="*/*": uncompressed frames
+    frames = client.retrieve_instance_frames(*uids, frame_numbers=[12, 1, 7])
+    assert frames == [expected[n - 1].tobytes() for n in (12, 1, 7)]
+    native = client.retrieve_instance_frames(
+        *uids, frame_numbers=[3], media_types=(("application/octet-stream", ExplicitVRLittleEndian),)
+    )
+    assert native == [expected[2].tobytes()]
+    streamed = client.iter_instance_frames(*uids, frame_numbers=list(range(1, 13)))
+    assert b"".join(streamed) == expected.tobytes()
+
+    # as stored: the archive's HTJ2K codestreams, which decode to the same values
+    codestreams = client.retrieve_instance_frames(
+        *uids, frame_numbers=[5, 9], media_types=(("application/octet-stream", "*"),)
+    )
+    for number, codestream in zip((5, 9), codestreams, strict=True):
+        single = Dataset()
+        single.file_meta = FileMetaDataset()
+        single.file_meta.TransferSyntaxUID = HTJ2KLossless
+        for keyword in ("Rows", "Columns", "SamplesPerPixel", "PhotometricInterpretation", "BitsAllocated"):
+            setattr(single, keyword, volume[keyword].value)
+        single.BitsStored, single.HighBit = volume.BitsStored, volume.HighBit
+        single.PixelRepresentation = volume.PixelRepresentation
+        single.PixelData = encapsulate([codestream])
+        assert np.array_equal(single.pixel_array, expected[number - 1])
+
+    with pytest.raises(requests.HTTPError) as beyond:
+        client.retrieve_instance_frames(*uids, frame_numbers=[13])
+    assert beyond.value.response.status_code == 404
+    with pytest.raises(requests.HTTPError) as refused:
+        client_for(server_url, other_owner).retrieve_instance_frames(*uids, frame_numbers=[1])
+    assert refused.value.response.status_code == 404

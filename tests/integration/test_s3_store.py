@@ -92,6 +92,25 @@ def test_presigned_url_serves_the_bytes_with_cache_control(store: S3ObjectStore)
     assert fetch(store.presign("p/mutable.json", 60))[1] is None
 
 
+def test_presigned_url_with_a_filename_answers_content_disposition(store: S3ObjectStore) -> None:
+    store.put("p/archive", DATA, "application/dicom")
+    url = store.presign("p/archive", 60, filename="image-1234.dcm")
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback test URL
+        assert response.read() == DATA
+        assert response.headers["Content-Disposition"] == 'attachment; filename="image-1234.dcm"'
+        assert response.headers["Content-Type"] == "application/dicom"
+    with urllib.request.urlopen(store.presign("p/archive", 60), timeout=10) as response:  # noqa: S310
+        assert response.headers.get("Content-Disposition") is None
+    # the name is part of the signature: a link cannot be edited to save under another name
+    with pytest.raises(urllib.error.HTTPError) as renamed:
+        fetch(url.replace("image-1234.dcm", "image-9999.dcm"))
+    renamed.value.close()
+    assert renamed.value.code == 403
+    for unsafe in ('a".dcm', "../x.dcm", "Chen Amelia.dcm", "é.dcm", ""):
+        with pytest.raises(ValueError, match="unsafe download filename"):
+            store.presign("p/archive", 60, filename=unsafe)
+
+
 def test_tampered_or_expired_presigned_url_is_refused(store: S3ObjectStore) -> None:
     store.put("p/full.png", DATA, "image/png")
     url = store.presign("p/full.png", 1)

@@ -280,12 +280,15 @@ def get_image(
 def download_original(
     uow: UnitOfWork, actor: Actor, store: ObjectStore, image_id: uuid.UUID, *, expires_in: int = 300
 ) -> str:
-    """A short-lived URL of the archived DICOM (clinical roles); the download is audited."""
+    """A short-lived URL of the archived DICOM (clinical roles); the download is audited.
+
+    The browser saves it as ``image-<image id>.dcm`` (never a patient's name: the id is opaque).
+    """
     actor.require(DOWNLOAD_ROLES)
     image = _get(uow, image_id)
     audit.record(uow, actor, "image.download", "image", image.id, patient_id=image.patient_id)
     uow.commit()
-    return store.presign(image.archive_key, expires_in)
+    return store.presign(image.archive_key, expires_in, filename=f"image-{image.id}.dcm")
 
 
 def _get(uow: UnitOfWork, image_id: uuid.UUID) -> Image:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import abc
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -32,6 +33,20 @@ class StoredObject:
 def sha256_hex(data: bytes) -> str:
     """The SHA-256 of `data` as lowercase hex, as stores record it."""
     return hashlib.sha256(data).hexdigest()
+
+
+_SAFE_FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+
+
+def attachment_disposition(filename: str) -> str:
+    """The ``Content-Disposition`` value that makes a browser save a download as `filename`.
+
+    Only safe names are accepted: 1 to 200 ASCII letters, digits, ``.``, ``_`` and ``-``, not starting with a dot
+    or dash (no quotes, spaces, slashes, control or non-ASCII characters). Raises `ValueError` otherwise.
+    """
+    if not _SAFE_FILENAME.fullmatch(filename):
+        raise ValueError(f"unsafe download filename {filename!r}")
+    return f'attachment; filename="{filename}"'
 
 
 class ObjectStore(abc.ABC):
@@ -67,8 +82,15 @@ class ObjectStore(abc.ABC):
         """Remove the object under `key`; deleting a missing key is not an error."""
 
     @abc.abstractmethod
-    def presign(self, key: str, expires_in: int) -> str:
-        """A URL that lets a browser GET the object for `expires_in` seconds without other credentials."""
+    def presign(self, key: str, expires_in: int, *, filename: str | None = None) -> str:
+        """A URL that lets a browser GET the object for `expires_in` seconds without other credentials.
+
+        When `filename` is given, the response carries ``Content-Disposition: attachment; filename="..."``
+        (exactly `attachment_disposition(filename)`), so the browser saves it under that name. The caller
+        chooses the name; it must pass `attachment_disposition` (ASCII, no quotes or paths; `ValueError`
+        otherwise) and must never carry PHI such as a patient's name: ``image-<image uuid>.dcm``, not
+        ``Chen_Amelia.dcm``. Without it the response has no ``Content-Disposition``.
+        """
 
     def check(self) -> None:
         """Raise `ObjectStoreError` with a readable message when the store cannot be used."""

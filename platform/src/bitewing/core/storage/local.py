@@ -13,19 +13,26 @@ import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 from urllib.parse import urlparse
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from bitewing.core.plugins import ObjectNotFound, ObjectStore, ObjectStoreError, StoredObject, hookimpl
-from bitewing.core.plugins.storage import sha256_hex
+from bitewing.core.plugins.storage import attachment_disposition, sha256_hex
 
 _SIGNING_SALT = "bitewing.files"
 
 
 class InvalidKey(ObjectStoreError):
     """The key is not a safe relative path."""
+
+
+class Grant(NamedTuple):
+    """What a valid signed URL token grants: the object, and the download name it was signed with."""
+
+    key: str
+    filename: str | None
 
 
 def _check_key(key: str) -> str:
@@ -115,19 +122,28 @@ class LocalFolderStore(ObjectStore):
         path.unlink(missing_ok=True)
         path.with_name(path.name + ".meta").unlink(missing_ok=True)
 
-    def presign(self, key: str, expires_in: int) -> str:
-        token = self._signer.dumps({"k": _check_key(key), "e": int(time.time()) + expires_in})
+    def presign(self, key: str, expires_in: int, *, filename: str | None = None) -> str:
+        """A signed ``/files/<token>`` URL; the token carries the key, the expiry and the download name."""
+        payload: dict[str, Any] = {"k": _check_key(key), "e": int(time.time()) + expires_in}
+        if filename is not None:
+            attachment_disposition(filename)  # refuse an unsafe name now, not when the link is used
+            payload["f"] = filename
+        token = self._signer.dumps(payload)
         return f"{self.url_prefix}/{token}"
 
-    def resolve_signed(self, token: str) -> str:
-        """The key a signed URL token grants, or raise `ObjectNotFound` if forged or expired."""
+    def resolve_grant(self, token: str) -> Grant:
+        """The key and download name a signed URL token grants, or raise `ObjectNotFound` if forged or expired."""
         try:
             payload = self._signer.loads(token)
         except BadSignature as exc:
             raise ObjectNotFound("invalid link") from exc
         if payload["e"] < time.time():
             raise ObjectNotFound("link expired")
-        return _check_key(payload["k"])
+        return Grant(_check_key(payload["k"]), payload.get("f"))
+
+    def resolve_signed(self, token: str) -> str:
+        """The key a signed URL token grants, or raise `ObjectNotFound` if forged or expired."""
+        return self.resolve_grant(token).key
 
     def check(self) -> None:
         try:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from typing import Any, BinaryIO
+from urllib.parse import urlencode
 
 from bitewing.core.plugins import ObjectNotFound, ObjectStore, StoredObject, hookimpl
-from bitewing.core.plugins.storage import sha256_hex
+from bitewing.core.plugins.storage import attachment_disposition, sha256_hex
 
 
 class MemoryStore(ObjectStore):
@@ -43,8 +44,11 @@ class MemoryStore(ObjectStore):
     def delete(self, key: str) -> None:
         self.objects.pop(key, None)
 
-    def presign(self, key: str, expires_in: int) -> str:
-        return f"memory://{key}?expires_in={expires_in}"
+    def presign(self, key: str, expires_in: int, *, filename: str | None = None) -> str:
+        query: dict[str, Any] = {"expires_in": expires_in}
+        if filename is not None:
+            query["content_disposition"] = attachment_disposition(filename)
+        return f"memory://{key}?{urlencode(query)}"
 
 
 @hookimpl

@@ -19,7 +19,7 @@ from botocore.client import BaseClient
 from bitewing.connectors.s3.client import S3Settings, make_client
 from bitewing.connectors.s3.errors import s3_errors
 from bitewing.core.plugins import ObjectStore, ObjectStoreError, StoredObject
-from bitewing.core.plugins.storage import sha256_hex
+from bitewing.core.plugins.storage import attachment_disposition, sha256_hex
 
 IMMUTABLE_CACHE_CONTROL = "private, max-age=31536000, immutable"
 SHA256_METADATA = "sha256"
@@ -117,16 +117,21 @@ class S3ObjectStore(ObjectStore):
         with self._errors("delete", key):
             self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
-    def presign(self, key: str, expires_in: int) -> str:
-        """A SigV4 presigned GET URL, valid `expires_in` seconds (1 s to 7 days)."""
+    def presign(self, key: str, expires_in: int, *, filename: str | None = None) -> str:
+        """A SigV4 presigned GET URL, valid `expires_in` seconds (1 s to 7 days).
+
+        A `filename` is signed into the URL as ``response-content-disposition``, which S3 answers as the
+        response's ``Content-Disposition`` header.
+        """
         if not 0 < expires_in <= MAX_PRESIGN_SECONDS:
             raise ObjectStoreError(
                 f"presigned URLs last 1 to {MAX_PRESIGN_SECONDS} seconds, not {expires_in}"
             )
+        params = {"Bucket": self.bucket, "Key": self._key(key)}
+        if filename is not None:
+            params["ResponseContentDisposition"] = attachment_disposition(filename)
         with self._errors("presign", key):
-            url: str = self.client.generate_presigned_url(
-                "get_object", Params={"Bucket": self.bucket, "Key": self._key(key)}, ExpiresIn=expires_in
-            )
+            url: str = self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
         return url
 
     def check(self) -> None:

@@ -1,0 +1,57 @@
+"""Local-folder objects served at ``/files/<token>``: download names signed into the token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bitewing.core.plugins.storage import attachment_disposition
+
+
+def test_a_signed_download_name_is_answered_as_content_disposition(app: Any, runtime: Any) -> None:
+    store = runtime.object_store
+    store.put("t/archive", b"DICM bytes", "application/dicom")
+    client = app.test_client()
+    named = client.get(store.presign("t/archive", 60, filename="image-42.dcm"))
+    assert named.status_code == 200
+    assert named.data == b"DICM bytes"
+    assert named.headers["Content-Disposition"] == 'attachment; filename="image-42.dcm"'
+    assert named.headers["Referrer-Policy"] == "no-referrer"
+    unnamed = client.get(store.presign("t/archive", 60))
+    assert unnamed.status_code == 200
+    assert "Content-Disposition" not in unnamed.headers
+
+
+def test_the_download_name_cannot_be_changed_or_outlive_the_link(app: Any, runtime: Any) -> None:
+    store = runtime.object_store
+    store.put("t/archive", b"DICM bytes", "application/dicom")
+    client = app.test_client()
+    url = store.presign("t/archive", 60, filename="image-42.dcm")
+    assert store.resolve_grant(url.rsplit("/", 1)[1]) == ("t/archive", "image-42.dcm")
+    assert client.get(url[:-3] + "abc").status_code == 404
+    assert client.get(store.presign("t/archive", -1, filename="image-42.dcm")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "unsafe", ['a".dcm', "../x.dcm", "a/b.dcm", "Chen Amelia.dcm", "é.dcm", ".hidden", ""]
+)
+def test_unsafe_download_names_are_refused_when_signing(runtime: Any, unsafe: str) -> None:
+    with pytest.raises(ValueError, match="unsafe download filename"):
+        runtime.object_store.presign("t/archive", 60, filename=unsafe)
+
+
+def test_safe_names_are_quoted_as_given() -> None:
+    assert attachment_disposition("image-0f1e.dcm") == 'attachment; filename="image-0f1e.dcm"'
+    assert attachment_disposition("a_b.C-1") == 'attachment; filename="a_b.C-1"'
+    assert attachment_disposition("x" * 200)
+    with pytest.raises(ValueError, match="unsafe download filename"):
+        attachment_disposition("x" * 201)
+
+
+def test_the_test_plugins_memory_store_carries_the_name_too() -> None:
+    from bitewing_test_plugin import MemoryStore
+
+    url = MemoryStore().presign("k", 60, filename="image-1.dcm")
+    assert url == "memory://k?expires_in=60&content_disposition=attachment%3B+filename%3D%22image-1.dcm%22"
+    assert MemoryStore().presign("k", 60) == "memory://k?expires_in=60"
