@@ -13,8 +13,11 @@ HTJ2K (no test file ships) and JPEG Lossless (Process 14, any predictor) are cov
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
+from pydicom.pixels import get_decoder
 from pydicom.uid import (
     HTJ2K,
     JPEG2000,
@@ -123,3 +126,47 @@ def test_synthetic_jpeg_baseline_is_8_bit() -> None:
     assert (parsed.BitsAllocated, parsed.BitsStored) == (8, 8)
     native = display_frames(synthetic.make_instance("intraoral", shape=(96, 64)))
     assert np.percentile(np.abs(display_frames(parsed).astype(int) - native), 99) <= 8
+
+
+def _pydicom_frames(ds: Any) -> np.ndarray:
+    arr, _ = get_decoder(UID(ds.file_meta.TransferSyntaxUID)).as_array(ds, as_rgb=False)
+    return arr.reshape(int(ds.get("NumberOfFrames", 1) or 1), int(ds.Rows), int(ds.Columns))
+
+
+@pytest.mark.parametrize(
+    ("allocated", "stored", "signed", "frames", "syntax"),
+    [
+        (16, 12, False, 1, ExplicitVRLittleEndian),
+        (16, 12, True, 1, ExplicitVRLittleEndian),
+        (16, 16, False, 1, ImplicitVRLittleEndian),
+        (16, 15, True, 3, ExplicitVRLittleEndian),
+        (8, 8, False, 1, ExplicitVRLittleEndian),
+        (8, 6, True, 2, DeflatedExplicitVRLittleEndian),
+        (8, 7, False, 1, ImplicitVRLittleEndian),
+    ],
+)
+def test_native_path_equals_pydicoms_decoder_even_with_garbage_in_unused_bits(
+    allocated: int, stored: int, signed: bool, frames: int, syntax: UID
+) -> None:
+    """Native frames are read straight from the buffer; what comes out must be exactly what pydicom's
+    decoder makes of the same bytes: values, dtype, unused high bits cleared or sign-extended."""
+    rng = np.random.default_rng(allocated * 100 + stored)
+    dtype = np.dtype(f"<{'i' if signed else 'u'}{allocated // 8}")
+    info = np.iinfo(dtype)
+    raw = rng.integers(info.min, info.max, size=(frames, 9, 7), dtype=dtype, endpoint=True)
+    ds = synthetic.make_instance("intraoral", shape=(9, 7))
+    ds.file_meta.TransferSyntaxUID = syntax
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = allocated, stored, stored - 1
+    ds.PixelRepresentation = int(signed)
+    if frames > 1:
+        ds.NumberOfFrames = frames
+    ds.PixelData = raw.tobytes() + (b"\0" if raw.nbytes % 2 else b"")
+    ds = parse_instance(synthetic.to_bytes(ds))
+    ours, photometric = stored_frames(ds)
+    reference = _pydicom_frames(ds)
+    assert ours.dtype == reference.dtype and ours.dtype.isnative
+    assert np.array_equal(ours, reference)
+    assert photometric == ds.PhotometricInterpretation
+    assert ours.flags.writeable
+    if stored < allocated:
+        assert not np.array_equal(ours, raw)  # the garbage was there, and it is gone

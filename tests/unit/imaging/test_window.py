@@ -119,9 +119,17 @@ def test_auto_window_for_32_bit_data() -> None:
 def test_display_is_a_table_lookup(intraoral: Dataset) -> None:
     stored, _ = stored_frames(intraoral)
     table = greyscale_table(intraoral, stored.dtype, stored)
-    assert table.shape == (65536,)
+    assert table.shape == (1 << intraoral.BitsStored,) == (4096,)
     assert table.dtype == np.uint8
     assert np.array_equal(display_frames(intraoral), table[stored])
+
+
+def test_signed_data_gets_a_table_of_every_bit_pattern() -> None:
+    ds = load_testdata("CT_small.dcm")  # signed 16-bit
+    stored, _ = stored_frames(ds)
+    table = greyscale_table(ds, stored.dtype, stored)
+    assert table.shape == (65536,)
+    assert np.array_equal(display_frames(ds), table[stored.view(np.uint16)])
 
 
 @pytest.mark.parametrize(

@@ -135,14 +135,23 @@ def inverts(ds: Dataset) -> bool:
     return str(ds.PhotometricInterpretation).strip() == "MONOCHROME1" or shape == "INVERSE"
 
 
+def _table_entries(ds: Dataset, dtype: np.dtype) -> int:
+    """Stored values a display table must cover: 2^Bits Stored for unsigned data (decoders clear the
+    unused high bits), every bit pattern of `dtype` for signed data (sign-extended)."""
+    width = 8 * dtype.itemsize
+    bits = int(ds.get("BitsStored", width) or width)
+    return 1 << (bits if dtype.kind == "u" and 0 < bits < width else width)
+
+
 def greyscale_table(ds: Dataset, dtype: np.dtype, sample: np.ndarray) -> np.ndarray:
     """The uint8 display value of every possible stored value of an 8- or 16-bit `dtype`.
 
     The table is indexed by the stored value's unsigned bit pattern (so signed data indexes it through
-    `arr.view(unsigned)`), which makes the display of a frame a single `np.take`.
+    `arr.view(unsigned)`), which makes the display of a frame a single lookup (`apply_table`). For
+    unsigned data it has 2^Bits Stored entries: a 12-bit table fits in the CPU's first-level cache.
     """
     unsigned = np.dtype(f"u{dtype.itemsize}")
-    stored = np.arange(1 << (8 * dtype.itemsize), dtype=unsigned).view(dtype)
+    stored = np.arange(_table_entries(ds, dtype), dtype=unsigned).view(dtype)
     modality = modality_values(ds, stored)
     sample_values = modality_values(ds, sample.ravel()) if needs_auto_window(ds) else None
     table = np.rint(voi_normalised(ds, modality, sample_values) * 255.0).astype(np.uint8)
@@ -158,8 +167,23 @@ def _greyscale(ds: Dataset, stored: np.ndarray) -> np.ndarray:
         out = np.rint(out * 255.0).astype(np.uint8)
         return 255 - out if inverts(ds) else out
     table = greyscale_table(ds, stored.dtype, _sample(stored))
-    index = stored.view(f"u{stored.dtype.itemsize}")
-    return np.take(table, index)
+    return apply_table(table, stored.view(f"u{stored.dtype.itemsize}"))
+
+
+_LOOKUP_CHUNK = 65_536
+"""Pixels per `np.take` call of `apply_table`: numpy converts the indices of each call to intp (eight bytes
+each); in chunks this scratch stays in cache instead of being a fresh 8x-sized array per frame."""
+
+
+def apply_table(table: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """`table[index]` for unsigned integer `index` of any shape, computed chunk by chunk; an index past the
+    table's end reads its last entry."""
+    out = np.empty(index.shape, dtype=table.dtype)
+    flat_index, flat_out = index.reshape(-1), out.reshape(-1)
+    for start in range(0, flat_index.size, _LOOKUP_CHUNK):
+        end = start + _LOOKUP_CHUNK
+        np.take(table, flat_index[start:end], out=flat_out[start:end], mode="clip")
+    return out
 
 
 def greyscale_lookup(
@@ -175,7 +199,7 @@ def greyscale_lookup(
         return None
     table = greyscale_table(ds, pixels.dtype, _sample(pixels))
     unsigned = f"u{pixels.dtype.itemsize}"
-    return lambda part: np.take(table, part.view(unsigned))
+    return lambda part: apply_table(table, part.view(unsigned))
 
 
 def _to_uint8(arr: np.ndarray, bits: int) -> np.ndarray:
