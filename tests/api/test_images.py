@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import uuid
 from typing import Any
 
 from sqlalchemy import event
@@ -51,8 +50,7 @@ def test_one_image_has_every_rendition_and_the_compression_figures(owner: Any, r
     rendition_bytes = sum(r["bytes"] for r in image["renditions"])
     assert rendition_bytes <= 0.10 * image["pixel_bytes"]
     assert image["archive_bytes"] < image["original_bytes"]
-    assert image["download_url"]
-    assert owner.client.get(image["download_url"]).status_code == 200
+    assert image["download_url"] == f"/api/v1/images/{summary['id']}/download"
 
 
 def test_urls_expire_and_cannot_be_forged(owner: Any, runtime: Any) -> None:
@@ -185,18 +183,19 @@ def test_viewing_and_downloading_images_is_audited(owner: Any, runtime: Any) -> 
     assert actions[:2] == ["image.read", "image.list"]
 
 
-def test_the_original_download_is_saved_under_the_image_id(owner: Any, runtime: Any) -> None:
-    from bitewing.core.auth.actor import system_actor
-    from bitewing.core.images.services import download_original
+def test_the_dicom_download_is_audited_and_redirected_to_a_short_lived_url(
+    owner: Any, runtime: Any, tenant_client_factory: Any, other_owner: Any
+) -> None:
+    from bitewing.core.accounts.models import Role
 
     patient = register_patient(owner)
     send(runtime, owner.tenant_id, **AMELIA)
     (summary,) = _images(owner, patient["id"])
-    with runtime.db.unit_of_work(owner.tenant_id) as uow:
-        url = download_original(
-            uow, system_actor(owner.tenant_id), runtime.object_store, uuid.UUID(summary["id"])
-        )
-    fetched = owner.client.get(url)
+    download_url = owner.get(f"/api/v1/images/{summary['id']}").get_json()["download_url"]
+    answer = owner.get(download_url)
+    assert answer.status_code == 302
+    assert answer.headers["Cache-Control"] == "no-store"
+    fetched = owner.client.get(answer.headers["Location"])  # the short-lived URL needs no credentials
     assert fetched.status_code == 200
     assert fetched.mimetype == "application/dicom"
     assert fetched.data[128:132] == b"DICM"
@@ -204,7 +203,14 @@ def test_the_original_download_is_saved_under_the_image_id(owner: Any, runtime: 
     thumbnail = owner.client.get(summary["renditions"][0]["url"])
     assert "Content-Disposition" not in thumbnail.headers  # renditions are shown inline, not saved
     actions = [e["action"] for e in owner.get(f"/api/v1/audit-events?patient_id={patient['id']}").get_json()]
-    assert actions[0] == "image.download"
+    assert actions[:2] == ["image.download", "image.read"]
+
+    front_desk = tenant_client_factory(Role.FRONT_DESK, (owner.tenant_id, owner.slug))
+    assert front_desk.get(f"/api/v1/images/{summary['id']}").get_json()["download_url"] is None
+    refused = front_desk.get(download_url)
+    assert refused.status_code == 403 and refused.mimetype == "application/problem+json"
+    assert other_owner.get(download_url).status_code == 404
+    assert owner.client.get(download_url).status_code == 401
 
 
 def test_owners_choose_rendition_formats_for_new_images(

@@ -379,8 +379,8 @@ class FailingStore(ObjectStore):
     def delete(self, key: str) -> None:
         self.inner.delete(key)
 
-    def presign(self, key: str, expires_in: int) -> str:
-        return self.inner.presign(key, expires_in)
+    def presign(self, key: str, expires_in: int, *, filename: str | None = None) -> str:
+        return self.inner.presign(key, expires_in, filename=filename)
 
 
 def test_nothing_is_acknowledged_when_the_store_fails(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Any
 
+from flask import Response, redirect, url_for
 from flask_smorest import Blueprint
 
 from bitewing.core.api.auth import TenantView, runtime
@@ -59,14 +61,33 @@ class UnmatchedImages(TenantView):
         return page.items
 
 
+def _image(view: TenantView, image_id: uuid.UUID) -> services.ImageView:
+    """The image view with `download_url` (this API's download endpoint) for those who may download."""
+    image = services.get_image(view.uow, view.actor, runtime().object_store, image_id, expires_in=_expiry())
+    if not image.may_download:
+        return image
+    return dataclasses.replace(image, download_url=url_for("images.ImageDownload", image_id=image_id))
+
+
 @blp.route("/<uuid:image_id>")
 class ImageItem(TenantView):
     @blp.response(200, ImageSchema)
     def get(self, image_id: uuid.UUID) -> Any:
-        """One image with thumbnail, preview and full URLs (and the original for clinical roles)"""
-        return services.get_image(
+        """One image with thumbnail, preview and full URLs (and the DICOM download for clinical roles)"""
+        return _image(self, image_id)
+
+
+@blp.route("/<uuid:image_id>/download")
+class ImageDownload(TenantView):
+    @blp.response(302, description="Redirect to a short-lived URL of the DICOM, saved as image-<id>.dcm")
+    def get(self, image_id: uuid.UUID) -> Response:
+        """Download the stored DICOM (clinical roles; audited): a redirect to a short-lived URL"""
+        url = services.download_original(
             self.uow, self.actor, runtime().object_store, image_id, expires_in=_expiry()
         )
+        response = redirect(url, code=302)
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
 
 @blp.route("/<uuid:image_id>/patient", methods=["PUT"])
@@ -76,6 +97,4 @@ class ImagePatient(TenantView):
     def put(self, data: dict[str, Any], image_id: uuid.UUID) -> Any:
         """Assign the image to a patient (resolves the unmatched inbox)"""
         services.assign_patient(self.uow, self.actor, image_id, data["patient_id"])
-        return services.get_image(
-            self.uow, self.actor, runtime().object_store, image_id, expires_in=_expiry()
-        )
+        return _image(self, image_id)

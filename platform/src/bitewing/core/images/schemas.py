@@ -58,7 +58,11 @@ class ImageSchema(ImageSummarySchema):
     archive_bytes = fields.Integer()
     archive_transfer_syntax = fields.String()
     download_url = fields.String(
-        allow_none=True, metadata={"description": "archived DICOM; clinical roles only"}
+        allow_none=True,
+        metadata={
+            "description": "the stored DICOM (clinical roles only): this API's download endpoint, which "
+            "audits the download and redirects to a short-lived URL"
+        },
     )
 
 

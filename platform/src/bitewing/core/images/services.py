@@ -200,10 +200,12 @@ class RenditionLink:
 
 @dataclass(frozen=True)
 class ImageView:
-    """An image's metadata with freshly issued URLs."""
+    """An image's metadata with freshly issued URLs; `may_download` when the actor may fetch the DICOM
+    (the HTTP layer sets `download_url` to its download endpoint then)."""
 
     image: Image
     renditions: list[RenditionLink]
+    may_download: bool = False
     download_url: str | None = None
 
     def __getattr__(self, name: str) -> Any:
@@ -264,23 +266,19 @@ def list_patient_images(
 def get_image(
     uow: UnitOfWork, actor: Actor, store: ObjectStore, image_id: uuid.UUID, *, expires_in: int = 300
 ) -> ImageView:
-    """One image with thumbnail, preview and full URLs, plus the original download for clinical roles."""
+    """One image with thumbnail, preview and full URLs, and whether the actor may download its DICOM."""
     actor.require(STAFF_ROLES)
     image = _get(uow, image_id)
     audit.record(uow, actor, "image.read", "image", image.id, patient_id=image.patient_id)
     uow.commit()
-    download = (
-        store.presign(image.archive_key, expires_in)
-        if actor.role in DOWNLOAD_ROLES or actor.kind == "system"
-        else None
-    )
-    return ImageView(image, _links(store, image, {"thumbnail", "preview", "full"}, expires_in), download)
+    may_download = actor.role in DOWNLOAD_ROLES or actor.kind == "system"
+    return ImageView(image, _links(store, image, {"thumbnail", "preview", "full"}, expires_in), may_download)
 
 
 def download_original(
     uow: UnitOfWork, actor: Actor, store: ObjectStore, image_id: uuid.UUID, *, expires_in: int = 300
 ) -> str:
-    """A short-lived URL of the archived DICOM (clinical roles); the download is audited.
+    """A short-lived URL of the stored DICOM (clinical roles); each call is audited as a download.
 
     The browser saves it as ``image-<image id>.dcm`` (never a patient's name: the id is opaque).
     """
