@@ -100,3 +100,39 @@ def test_every_staff_role_may_follow_a_receipt_and_anonymous_callers_may_not(
     front_desk = tenant_client_factory(role=Role.FRONT_DESK, tenant=(owner.tenant_id, owner.slug))
     assert _record(front_desk, rejected["ingest_id"])["status"] == "rejected"
     assert_problem(app.test_client().get(f"/api/v1/ingest/{rejected['ingest_id']}"), 401)
+
+
+def test_an_upload_pinned_to_a_patient_goes_to_them_whatever_the_header_says(
+    owner: Any, runtime: Any
+) -> None:
+    chosen = register_patient(
+        owner, "CH-7", given_name="Bruno", family_name="Keller", birth_date="1970-01-01"
+    )
+    register_patient(owner)  # CH-1, whom the header names
+    scanned = synthetic.to_bytes(synthetic.make_instance("intraoral", shape=(64, 48), **AMELIA))
+    response = owner.post(
+        "/api/v1/ingest/uploads",
+        data={"files": [(io.BytesIO(scanned), "scan.dcm")], "patient_id": chosen["id"]},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200, response.get_json()
+    runtime.jobs.drain()
+    (image,) = owner.get(f"/api/v1/patients/{chosen['id']}/images").get_json()
+    detail = owner.get(f"/api/v1/images/{image['id']}").get_json()
+    assert (detail["match_status"], detail["match_note"]) == ("matched", "chosen by staff at upload")
+
+
+def test_an_upload_pinned_to_another_tenants_patient_stores_nothing(
+    owner: Any, other_owner: Any, runtime: Any
+) -> None:
+    theirs = register_patient(other_owner)
+    scanned = synthetic.to_bytes(synthetic.make_instance("intraoral", shape=(64, 48), **AMELIA))
+    response = owner.post(
+        "/api/v1/ingest/uploads",
+        data={"files": [(io.BytesIO(scanned), "scan.dcm")], "patient_id": theirs["id"]},
+        content_type="multipart/form-data",
+    )
+    assert_problem(response, 404)
+    runtime.jobs.drain()
+    assert owner.get("/api/v1/ingest").get_json() == []
+    assert other_owner.get(f"/api/v1/patients/{theirs['id']}/images").get_json() == []

@@ -18,7 +18,7 @@ from bitewing.core.db.paging import Page, paginate
 from bitewing.core.db.session import UnitOfWork
 from bitewing.core.db.upsert import insert_ignoring_conflict
 from bitewing.core.errors import NotFound
-from bitewing.core.images.matching import match_patient
+from bitewing.core.images.matching import Match, match_patient
 from bitewing.core.images.models import Image, MatchStatus, Rendition, Series, Study
 from bitewing.core.images.types import ImageType
 from bitewing.core.imaging.pipeline import RenderedInstance
@@ -111,7 +111,11 @@ def record_image(
     ).all()
     if any(v.original_sha256 == record.sha256 for v in versions):
         return None
-    match = match_patient(uow, facts)
+    match = (
+        Match(record.patient_id, MatchStatus.MATCHED, "chosen by staff at upload")
+        if record.patient_id is not None
+        else match_patient(uow, facts)
+    )
     study = _study(uow, record, processed, match.patient_id)
     series = _series(uow, study, processed)
     image = Image(

@@ -50,6 +50,8 @@ class IngestRecord(UuidPrimaryKey, TenantScoped, Base):
     spool_key: Mapped[str | None] = mapped_column(String(200))
     machine_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("xray_machines.id", ondelete="SET NULL"))
     location_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("locations.id", ondelete="SET NULL"))
+    patient_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("patients.id", ondelete="SET NULL"))
+    """The patient staff chose when uploading: the image goes to them whatever the DICOM header says."""
     source_target_id: Mapped[uuid.UUID | None] = mapped_column(index=False)
     calling_ae: Mapped[str | None] = mapped_column(String(16))
     remote_addr: Mapped[str | None] = mapped_column(String(64))

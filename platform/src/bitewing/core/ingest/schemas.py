@@ -49,6 +49,12 @@ class UploadFormSchema(Schema):
     """Where the uploaded images were taken."""
 
     location_id = fields.UUID(metadata={"description": "location the images belong to"})
+    patient_id = fields.UUID(
+        metadata={
+            "description": "patient the images belong to, whatever their DICOM header says (else they are "
+            "matched by chart number, then name and birth date)"
+        }
+    )
 
 
 class ReceiptSchema(Schema):

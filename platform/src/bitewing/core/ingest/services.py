@@ -35,6 +35,7 @@ class Origin:
     remote_addr: str | None = None
     filename: str | None = None
     source_target_id: uuid.UUID | None = None
+    patient_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ def _record(uow: UnitOfWork, tenant_id: uuid.UUID, origin: Origin, **fields: obj
         source=origin.source,
         machine_id=origin.machine_id,
         location_id=origin.location_id,
+        patient_id=origin.patient_id,
         source_target_id=origin.source_target_id,
         calling_ae=origin.calling_ae,
         remote_addr=origin.remote_addr,
