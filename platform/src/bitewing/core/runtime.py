@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
+import bitewing.core.db.models  # noqa: F401  (every mapped class, so foreign keys across modules resolve)
 from bitewing.core.config import Settings
 from bitewing.core.db.session import Database, make_engine
 from bitewing.core.jobs.runners import InProcessRunner, JobRunner, RqRunner
