@@ -67,6 +67,7 @@ from bitewing.core.imaging import synthetic
 from bitewing.core.imaging.part10 import replace, shallow_copy
 from bitewing.core.ingest.models import IngestSource
 from bitewing.core.ingest.services import Origin, receive_instance
+from bitewing.core.jobs import QUEUES
 from bitewing.core.patients import services as patients
 from bitewing.core.runtime import Runtime, build_runtime
 from bitewing.core.tenancy import services as tenancy
@@ -289,7 +290,7 @@ class Stack:
         from rq import Queue
 
         connection = redis.Redis.from_url(self.redis_url)
-        queues = [Queue(name, connection=connection) for name in ("ingest", "deliveries")]
+        queues = [Queue(name, connection=connection) for name in QUEUES]
         deadline = time.monotonic() + DRAIN_TIMEOUT_S
         while any(len(q) for q in queues) and time.monotonic() < deadline:
             time.sleep(0.5)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import tempfile
 import time
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from bench.latency import _postgres
 from bitewing.core.auth.actor import system_actor
 from bitewing.core.config import load_settings
 from bitewing.core.imaging import synthetic
+from bitewing.core.ingest.archiving import delete_replaced_objects
 from bitewing.core.ingest.models import IngestSource
 from bitewing.core.ingest.services import Origin, receive_instance
 from bitewing.core.jobs.runners import InProcessRunner
@@ -80,7 +81,7 @@ def object_store_bytes(root: Path) -> dict[str, dict[str, int]]:
         elif parts[1] == "archive":
             kind = "archive"
         elif parts[1] == "incoming":
-            kind = "spool (unprocessed)"
+            kind = "received, not yet archived or replaced"
         else:
             kind = f"other {parts[1]}"
         entry = out.setdefault(kind, {"files": 0, "bytes": 0})
@@ -135,6 +136,7 @@ def ingest(count: int, owner_url: str, app_url: str, folder: Path) -> dict[str, 
                 jobs.drain()
         jobs.drain()
         seconds = time.perf_counter() - start
+        delete_replaced_objects(runtime, grace=timedelta(0), tenant_ids=[tenant_id])  # as the sweeper will
         after = table_sizes(owner_url)
         return {
             "before": before,

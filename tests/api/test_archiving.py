@@ -12,13 +12,14 @@ import numpy as np
 import pydicom
 import pytest
 from pydicom.uid import ExplicitVRLittleEndian, HTJ2KLossless, JPEGBaseline8Bit
+from sqlalchemy import select
 
 from bitewing.core.deliveries.services import requeue_due_deliveries
 from bitewing.core.images.models import Image
 from bitewing.core.imaging import synthetic
 from bitewing.core.imaging.transcode import ArchiveMismatch
 from bitewing.core.ingest import archiving
-from bitewing.core.ingest.archiving import archive_image, requeue_unarchived_images
+from bitewing.core.ingest.archiving import archive_image, delete_replaced_objects, requeue_unarchived_images
 from bitewing.core.ingest.models import IngestSource
 from bitewing.core.ingest.processing import process_ingest
 from bitewing.core.ingest.services import Origin, receive_instance
@@ -47,12 +48,19 @@ class HoldingRunner:
 
 
 @pytest.fixture
-def held(runtime: Any) -> Any:
+def held(runtime: Any, owner: Any) -> Any:
+    """Jobs are held instead of run; afterwards the tenant's images are archived and routed for real, so
+    that no later test's all-tenant sweep finds this test's leftovers (the PostgreSQL database is shared)."""
     working = runtime.jobs
     runner = HoldingRunner()
     runtime.__dict__["jobs"] = runner
     yield runner
     runtime.__dict__["jobs"] = working
+    mine = [owner.tenant_id]
+    requeue_unarchived_images(runtime, timedelta(0), tenant_ids=mine)
+    working.drain()
+    requeue_due_deliveries(runtime, stale_pending=timedelta(0), tenant_ids=mine)
+    working.drain()
 
 
 def _received(runtime: Any, owner: Any, held: HoldingRunner, data: bytes) -> str:
@@ -104,24 +112,36 @@ def test_an_image_is_listed_as_received_then_swapped_to_its_verified_archive_cop
     archived = runtime.object_store.get(after.archive_key)
     assert len(archived) == after.archive_bytes < len(data)
     assert np.array_equal(pydicom.dcmread(io.BytesIO(archived)).pixel_array, ds.pixel_array)
-    with pytest.raises(ObjectNotFound):
-        runtime.object_store.get(before.archive_key)
     assert held.take("route_image") == [{"tenant_id": str(owner.tenant_id), "image_id": image_id}]
 
-    assert archive_image(runtime, **job) == HTJ2KLossless
+    assert archive_image(runtime, **job) is None  # a second run changes nothing and routes nothing
     assert _image(runtime, owner, image_id).archive_key == after.archive_key
-    assert len(held.take("route_image")) == 1
+    assert held.take("route_image") == []
+
+    mine = [owner.tenant_id]
+    assert after.replaced_key == before.archive_key  # kept for URLs issued before the swap
+    assert runtime.object_store.get(before.archive_key) == data
+    assert delete_replaced_objects(runtime, tenant_ids=mine) == 0  # within the grace period
+    assert delete_replaced_objects(runtime, grace=timedelta(0), tenant_ids=mine) == 1
+    with pytest.raises(ObjectNotFound):
+        runtime.object_store.get(before.archive_key)
+    assert _image(runtime, owner, image_id).replaced_key is None
+    assert runtime.object_store.get(after.archive_key) == archived
 
 
-def test_a_copy_that_fails_verification_is_discarded_and_the_original_kept(
-    owner: Any, runtime: Any, held: HoldingRunner, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "failure", [ArchiveMismatch("HTJ2K archive is not bit-exact"), ValueError("the encoder gave up")]
+)
+def test_a_copy_that_cannot_be_made_or_verified_is_discarded_and_the_original_kept(
+    owner: Any, runtime: Any, held: HoldingRunner, monkeypatch: pytest.MonkeyPatch, failure: Exception
 ) -> None:
+    """Retrying a codec failure would fail the same way for ever: the image keeps what was received."""
     _, data = _intraoral()
     image_id = _received(runtime, owner, held, data)
     before = _image(runtime, owner, image_id)
 
     def codec_bug(received: bytes) -> Any:
-        raise ArchiveMismatch("HTJ2K archive is not bit-exact")
+        raise failure
 
     monkeypatch.setattr(archiving, "archive_instance", codec_bug)
     (job,) = held.take("archive_image")
@@ -197,3 +217,33 @@ def test_lost_archive_jobs_are_queued_again_and_routing_waits_for_the_copy(
     assert requeue_unarchived_images(runtime, timedelta(0), tenant_ids=mine) == 0
     assert requeue_due_deliveries(runtime, stale_pending=timedelta(0), tenant_ids=mine) == 1
     assert held.take("route_image") == [{"tenant_id": str(owner.tenant_id), "image_id": image_id}]
+
+
+def test_a_second_processing_run_racing_the_first_leaves_its_image_and_spool_alone(
+    owner: Any, runtime: Any, held: HoldingRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sweeper re-queues a record while its first job still runs: the later run must neither record a
+    duplicate nor delete the spool, which is now the first run's image's DICOM."""
+    from bitewing.core.ingest import processing
+
+    _, data = _intraoral()
+    receive_instance(runtime, owner.tenant_id, data, Origin(IngestSource.UPLOAD))
+    (job,) = held.take("process_ingest")
+    render = processing.render_instance
+    first: list[str | None] = []
+
+    def render_while_the_first_run_finishes(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.setattr(processing, "render_instance", render)
+        first.append(process_ingest(runtime, **job))
+        return render(*args, **kwargs)
+
+    monkeypatch.setattr(processing, "render_instance", render_while_the_first_run_finishes)
+    assert process_ingest(runtime, **job) is None
+    (image_id,) = first
+    assert image_id is not None
+    image = _image(runtime, owner, image_id)
+    assert runtime.object_store.get(image.archive_key) == data
+    (record,) = owner.get("/api/v1/ingest").get_json()
+    assert (record["status"], record["image_id"]) == ("processed", image_id)
+    with runtime.db.unit_of_work(owner.tenant_id) as uow:
+        assert uow.session.scalars(select(Image.id)).all() == [uuid.UUID(image_id)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import pytest
 from bitewing.core.auth.actor import system_actor
 from bitewing.core.config import load_settings
 from bitewing.core.imaging import synthetic
+from bitewing.core.ingest.archiving import delete_replaced_objects
 from bitewing.core.ingest.models import IngestSource
 from bitewing.core.ingest.services import Origin, receive_instance
 from bitewing.core.jobs.runners import InProcessRunner
@@ -169,10 +170,17 @@ def test_ingesting_images_grows_the_database_by_metadata_only(
     assert len(renditions) == 3 * IMAGES
 
     root = tmp_path / "objects"
-    stored = {str(p.relative_to(root)): p.stat().st_size for p in root.rglob("*") if p.is_file()}
+
+    def stored_objects() -> dict[str, int]:
+        return {str(p.relative_to(root)): p.stat().st_size for p in root.rglob("*") if p.is_file()}
+
+    received = [k for k in stored_objects() if "/incoming/" in k and not k.endswith(".meta")]
+    assert len(received) == IMAGES, "the received bytes stay through the grace period after the archive swap"
+    assert delete_replaced_objects(runtime, grace=timedelta(0), tenant_ids=[tenant_id]) == IMAGES
+    stored = stored_objects()
     for key, size in [(k, b) for _id, k, b, _m in images] + renditions:
         assert stored.get(key) == size, f"{key} missing from the object store or of another size"
-    assert not [k for k in stored if "/incoming/" in k], "processed spool files should be gone"
+    assert not [k for k in stored if "/incoming/" in k], "replaced spool files should be gone"
     object_bytes = sum(size for key, size in stored.items() if not key.endswith(".meta"))
 
     per_image = growth / IMAGES

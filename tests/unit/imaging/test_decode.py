@@ -38,7 +38,7 @@ from pydicom.uid import (
 )
 
 from bitewing.core.imaging import synthetic
-from bitewing.core.imaging.decode import stored_frames
+from bitewing.core.imaging.decode import _native_single_sample, stored_frames
 from bitewing.core.imaging.validate import parse_instance
 from bitewing.core.imaging.window import display_frames
 
@@ -162,6 +162,7 @@ def test_native_path_equals_pydicoms_decoder_even_with_garbage_in_unused_bits(
         ds.NumberOfFrames = frames
     ds.PixelData = raw.tobytes() + (b"\0" if raw.nbytes % 2 else b"")
     ds = parse_instance(synthetic.to_bytes(ds))
+    assert _native_single_sample(ds) is not None  # the direct path is the one under test
     ours, photometric = stored_frames(ds)
     reference = _pydicom_frames(ds)
     assert ours.dtype == reference.dtype and ours.dtype.isnative
@@ -170,3 +171,19 @@ def test_native_path_equals_pydicoms_decoder_even_with_garbage_in_unused_bits(
     assert ours.flags.writeable
     if stored < allocated:
         assert not np.array_equal(ours, raw)  # the garbage was there, and it is gone
+
+
+def test_frames_beyond_number_of_frames_are_not_returned_by_either_path() -> None:
+    """Pixel Data longer than the header's frames (a sender's padding or leftovers): both the direct path
+    and pydicom's decoders return exactly Number of Frames frames."""
+    for syntax in (ExplicitVRLittleEndian, ExplicitVRBigEndian):
+        ds = synthetic.make_instance("intraoral", shape=(6, 5))
+        ds.file_meta.TransferSyntaxUID = syntax
+        ds.PixelData = ds.pixel_array.astype(">u2" if syntax == ExplicitVRBigEndian else "<u2").tobytes() * 3
+        ds = parse_instance(synthetic.to_bytes(ds))
+        if syntax == ExplicitVRBigEndian:  # pydicom's decoder says what it drops
+            with pytest.warns(UserWarning, match="excess padding"):
+                frames, _ = stored_frames(ds)
+        else:
+            frames, _ = stored_frames(ds)
+        assert frames.shape == (1, 6, 5)

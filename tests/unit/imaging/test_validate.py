@@ -206,3 +206,14 @@ def test_byte_walker_skips_per_frame_groups_without_pydicom(small_cbct: Dataset)
 )
 def test_uid_rules(value: str, valid: bool) -> None:
     assert is_valid_uid(value) is valid
+
+
+@pytest.mark.parametrize(("bits_stored", "representation"), [(17, 0), (0, 0), (12, 2)])
+def test_impossible_bits_stored_or_pixel_representation_is_rejected(
+    bits_stored: int, representation: int
+) -> None:
+    ds = synthetic.make_instance("intraoral", shape=(8, 8))
+    ds.BitsStored, ds.PixelRepresentation = bits_stored, representation
+    with pytest.raises(InvalidInstance) as caught:
+        parse_instance(synthetic.to_bytes(ds))
+    assert caught.value.reason == "bad_pixel_module"

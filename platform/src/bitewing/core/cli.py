@@ -20,6 +20,7 @@ from bitewing.core.deliveries.models import Delivery, DeliveryState
 from bitewing.core.devices import services as devices
 from bitewing.core.errors import DomainError
 from bitewing.core.images.types import ImageType
+from bitewing.core.jobs import QUEUES
 from bitewing.core.jobs.runners import InProcessRunner
 from bitewing.core.logs import configure_logging
 from bitewing.core.runtime import Runtime, build_runtime
@@ -224,6 +225,7 @@ def sweep(ctx: click.Context, older_than: int) -> None:
             runtime.jobs.drain()
     click.echo(
         f"queued {result.ingests} received instance(s), {result.archives} archive copy(ies), "
+        f"deleted {result.replaced_deleted} replaced original(s), "
         f"{result.deliveries} delivery(ies), {result.polls} poll(s)"
     )
 
@@ -357,7 +359,13 @@ def serve(state: CliState, host: str, port: int, workers: int) -> None:
 
 
 @main.command()
-@click.option("--queue", "queues", multiple=True, help="Queues to work (default: all).")
+@click.option(
+    "--queue",
+    "queues",
+    multiple=True,
+    type=click.Choice(QUEUES),
+    help="Queues to work, in priority order (default: all, in this order: " + ", ".join(QUEUES) + ").",
+)
 @click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
 @click.option(
     "--sweep-seconds", default=15.0, show_default=True, help="Interval of the sweeper for lost work."
@@ -365,7 +373,6 @@ def serve(state: CliState, host: str, port: int, workers: int) -> None:
 @click.pass_context
 def worker(ctx: click.Context, queues: tuple[str, ...], burst: bool, sweep_seconds: float) -> None:
     """Run background jobs from Redis (needs BITEWING_REDIS_URL)."""
-    from bitewing.core.jobs import QUEUES
     from bitewing.core.jobs.worker import work
 
     if not ctx.obj.settings.redis_url:

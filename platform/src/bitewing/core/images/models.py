@@ -7,7 +7,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bitewing.core.db.base import Base, TenantScoped, UuidPrimaryKey, enum_column, utcnow
@@ -66,6 +66,20 @@ class Image(UuidPrimaryKey, TenantScoped, Base):
         UniqueConstraint("tenant_id", "sop_instance_uid", "version"),
         Index("ix_images_tenant_patient_acquired", "tenant_id", "patient_id", "acquired_at"),
         Index("ix_images_tenant_match_status", "tenant_id", "match_status"),
+        Index(
+            "ix_images_tenant_unarchived",
+            "tenant_id",
+            "created_at",
+            postgresql_where=text("archived_at IS NULL"),
+            sqlite_where=text("archived_at IS NULL"),
+        ),
+        Index(
+            "ix_images_tenant_replaced",
+            "tenant_id",
+            "replaced_at",
+            postgresql_where=text("replaced_key IS NOT NULL"),
+            sqlite_where=text("replaced_key IS NOT NULL"),
+        ),
     )
 
     study_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), index=True)
@@ -106,6 +120,10 @@ class Image(UuidPrimaryKey, TenantScoped, Base):
     ingest_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("ingest_records.id", ondelete="SET NULL"))
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     archived_at: Mapped[datetime | None]
+    replaced_key: Mapped[str | None] = mapped_column(String(200))
+    """The received bytes the archive copy replaced, deleted by the sweeper once `replaced_at` is older than
+    the longest-lived URL (a download or retrieval begun before the swap still finds them)."""
+    replaced_at: Mapped[datetime | None]
     routed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -55,7 +55,7 @@ def stored_frames(ds: Dataset) -> tuple[np.ndarray, str]:
     if native is not None:
         return native, str(ds.PhotometricInterpretation)
     decoder = get_decoder(UID(ds.file_meta.TransferSyntaxUID))
-    arr, meta = decoder.as_array(ds, as_rgb=False)
+    arr, meta = decoder.as_array(ds, as_rgb=False, allow_excess_frames=False)
     samples = int(ds.get("SamplesPerPixel", 1) or 1)
     if arr.ndim == (3 if samples > 1 else 2):
         arr = arr[np.newaxis]

@@ -238,6 +238,13 @@ def _check_pixel_module(ds: Dataset, max_pixels: int) -> None:
         raise InvalidInstance(
             "bad_pixel_module", f"unusable image geometry {rows}x{cols}, {bits} bits allocated"
         )
+    stored = bits if ds.get("BitsStored") in (None, "") else int(ds.BitsStored)
+    if not 1 <= stored <= bits or int(ds.get("PixelRepresentation", 0) or 0) not in (0, 1):
+        raise InvalidInstance(
+            "bad_pixel_module",
+            f"{stored} bits stored of {bits} allocated, pixel representation "
+            f"{ds.get('PixelRepresentation')}: not a valid combination",
+        )
     pixels = rows * cols * _frames(ds)
     if pixels > max_pixels:
         raise InvalidInstance("too_large", f"{pixels} pixels exceed the limit of {max_pixels}")

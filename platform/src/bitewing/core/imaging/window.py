@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.pixels import apply_color_lut, convert_color_space
+from pydicom.uid import UID
 
 from bitewing.core.imaging.decode import stored_frames
 
@@ -136,11 +137,13 @@ def inverts(ds: Dataset) -> bool:
 
 
 def _table_entries(ds: Dataset, dtype: np.dtype) -> int:
-    """Stored values a display table must cover: 2^Bits Stored for unsigned data (decoders clear the
-    unused high bits), every bit pattern of `dtype` for signed data (sign-extended)."""
+    """Stored values a display table must cover: 2^Bits Stored for unsigned native data (the decoder clears
+    the unused high bits), else every bit pattern of `dtype` (signed data is sign-extended; a JPEG 2000 or
+    JPEG-LS codestream may hold values above what Bits Stored claims, and they are shown as they are)."""
     width = 8 * dtype.itemsize
     bits = int(ds.get("BitsStored", width) or width)
-    return 1 << (bits if dtype.kind == "u" and 0 < bits < width else width)
+    native = not UID(ds.file_meta.TransferSyntaxUID).is_compressed
+    return 1 << (bits if native and dtype.kind == "u" and 0 < bits < width else width)
 
 
 def greyscale_table(ds: Dataset, dtype: np.dtype, sample: np.ndarray) -> np.ndarray:

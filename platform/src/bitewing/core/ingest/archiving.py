@@ -3,7 +3,10 @@
 It runs on the `archive` queue, which workers take only when no processing job waits, so archiving never
 delays a thumbnail. Until it has run, the image's stored DICOM is the spool object (durable since the
 instance was acknowledged); the swap to the archive copy is a compare-and-set on the image row, and the
-received bytes are deleted only after the new key is committed.
+received bytes are deleted by the sweeper a grace period after the new key is committed.
+
+On the embedded default (in-process jobs) the same order holds: its thread pool takes queued jobs by queue
+priority too (`jobs.runners.InProcessRunner`).
 """
 
 from __future__ import annotations
@@ -12,13 +15,11 @@ import logging
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bitewing.core.db.base import utcnow
 from bitewing.core.images.models import Image
 from bitewing.core.imaging.pipeline import archive_instance
-from bitewing.core.imaging.transcode import ArchiveMismatch
-from bitewing.core.imaging.validate import InvalidInstance
 from bitewing.core.jobs import job
 from bitewing.core.plugins.storage import StoredObject
 from bitewing.core.runtime import Runtime
@@ -32,37 +33,35 @@ log = logging.getLogger(__name__)
 def archive_image(runtime: Runtime, tenant_id: str, image_id: str) -> str | None:
     """Replace an image's as-received DICOM with its verified lossless copy, then queue its routing.
 
-    Safe to run twice: an image already archived is only routed. Lossy or already compressed originals
-    are kept as received. A copy that fails verification is discarded and the original kept (logged as an
-    error: a codec bug must not cost the image).
+    Safe to run twice: an image already archived is left alone (the sweeper routes archived images whose
+    routing was lost). Lossy or already compressed originals are kept as received. A copy that cannot be made
+    or fails verification is discarded and the original kept, logged as an error: a codec bug or an instance
+    no codec here can hold must not cost the image, nor be retried for ever.
 
-    :return: the transfer syntax the image is now stored in, or None when the image is gone.
+    :return: the transfer syntax the image is now stored in; None when the image is gone, already archived
+        or another run archived it meanwhile.
     """
     tenant = uuid.UUID(tenant_id)
     with runtime.db.unit_of_work(tenant) as uow:
         image = uow.session.get(Image, uuid.UUID(image_id))
-        if image is None:
+        if image is None or image.archived_at is not None:
             return None
-        if image.archived_at is not None:
-            _queue_routing(runtime, tenant, image.id)
-            return image.archive_transfer_syntax
         source_key, source_syntax = image.archive_key, image.archive_transfer_syntax
     data = runtime.object_store.get(source_key)
     try:
         archived = archive_instance(data)
-    except (ArchiveMismatch, InvalidInstance):
+    except Exception:
         log.exception("archive copy of image %s failed; keeping the instance as received", image_id)
         archived = None
     stored: StoredObject | None = None
+    syntax = source_syntax
     if archived is not None and archived.data is not data:
         stored = runtime.object_store.put(archive_key(tenant), archived.data, "application/dicom")
-    syntax = archived.transfer_syntax if stored is not None and archived is not None else source_syntax
+        syntax = archived.transfer_syntax
     if not _adopt(runtime, tenant, image_id, source_key, stored, syntax):
         if stored is not None:
             runtime.object_store.delete(stored.key)
         return None
-    if stored is not None:
-        runtime.object_store.delete(source_key)
     _queue_routing(runtime, tenant, uuid.UUID(image_id))
     return syntax
 
@@ -76,19 +75,33 @@ def _adopt(
     syntax: str,
 ) -> bool:
     """Point the image at `stored` (None: keep `source_key`) and mark it archived, if it still holds
-    `source_key` and is not archived yet (another run may have won); True when this run did it."""
+    `source_key` and is not archived yet; True when this run did it. One conditional UPDATE, so of two runs
+    exactly one wins on PostgreSQL and SQLite alike. The replaced bytes are kept as `replaced_key` until
+    `delete_replaced_objects` removes them after a grace period."""
+    now = utcnow()
+    values: dict[str, object] = {"archived_at": now}
+    if stored is not None:
+        values |= {
+            "archive_key": stored.key,
+            "archive_bytes": stored.size,
+            "archive_sha256": stored.sha256,
+            "archive_transfer_syntax": syntax,
+            "replaced_key": source_key,
+            "replaced_at": now,
+        }
     with runtime.db.unit_of_work(tenant) as uow:
-        image = uow.session.get(Image, uuid.UUID(image_id), with_for_update=True)
-        if image is None or image.archived_at is not None or image.archive_key != source_key:
-            return False
-        if stored is not None:
-            image.archive_key = stored.key
-            image.archive_bytes = stored.size
-            image.archive_sha256 = stored.sha256
-            image.archive_transfer_syntax = syntax
-        image.archived_at = utcnow()
+        swapped = uow.session.execute(
+            update(Image)
+            .where(
+                Image.id == uuid.UUID(image_id),
+                Image.archive_key == source_key,
+                Image.archived_at.is_(None),
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
         uow.commit()
-        return True
+        return swapped.rowcount == 1
 
 
 def queue_archiving(runtime: Runtime, tenant_id: uuid.UUID, image_id: uuid.UUID) -> None:
@@ -127,3 +140,41 @@ def requeue_unarchived_images(
             queue_archiving(runtime, tenant_id, image_id)
         queued += len(waiting)
     return queued
+
+
+def delete_replaced_objects(
+    runtime: Runtime,
+    *,
+    grace: timedelta | None = None,
+    tenant_ids: list[uuid.UUID] | None = None,
+) -> int:
+    """Delete the received bytes archive copies replaced more than `grace` ago (default: the longest-lived
+    URL plus ten minutes, so a download or retrieval begun before the swap still finds them); returns how
+    many."""
+    grace = (
+        timedelta(seconds=runtime.settings.url_expiry_seconds) + timedelta(minutes=10)
+        if grace is None
+        else grace
+    )
+    cutoff = utcnow() - grace
+    tenant_ids = all_tenant_ids(runtime.db) if tenant_ids is None else tenant_ids
+    deleted = 0
+    for tenant_id in tenant_ids:
+        with runtime.db.unit_of_work(tenant_id) as uow:
+            due = uow.session.execute(
+                select(Image.id, Image.replaced_key).where(
+                    Image.replaced_key.is_not(None), Image.replaced_at < cutoff
+                )
+            ).all()
+        for image_id, key in due:
+            runtime.object_store.delete(key)
+            with runtime.db.unit_of_work(tenant_id) as uow:
+                uow.session.execute(
+                    update(Image)
+                    .where(Image.id == image_id, Image.replaced_key == key)
+                    .values(replaced_key=None, replaced_at=None)
+                    .execution_options(synchronize_session=False)
+                )
+                uow.commit()
+        deleted += len(due)
+    return deleted

@@ -11,7 +11,10 @@ import enum
 import logging
 import uuid
 
+from sqlalchemy import update
+
 from bitewing.core.db.base import utcnow
+from bitewing.core.db.session import UnitOfWork
 from bitewing.core.devices.models import XrayMachine
 from bitewing.core.images import services as images
 from bitewing.core.images.attributes import routing_attributes
@@ -68,8 +71,8 @@ def process_ingest(runtime: Runtime, tenant_id: str, ingest_id: str) -> str | No
     try:
         rendered = render_instance(data, default_image_type=default_type, rendition_specs=specs)
     except InvalidInstance as exc:
-        _finish(runtime, tenant, ingest_id, IngestStatus.REJECTED, reason=exc.reason, message=str(exc))
-        runtime.object_store.delete(spool)
+        if _finish(runtime, tenant, ingest_id, IngestStatus.REJECTED, reason=exc.reason, message=str(exc)):
+            runtime.object_store.delete(spool)
         return None
     except Exception as exc:
         _note_failure(runtime, tenant, ingest_id, exc)
@@ -102,11 +105,12 @@ def _record(
 ) -> tuple[Outcome, uuid.UUID | None]:
     """Commit the image rows and close the ingest record.
 
-    A record another run has already handled is left alone (its spool may now be an image's DICOM).
+    The record is claimed first (`_claim`): of two runs of one record, the second finds it handled and
+    leaves it alone (its spool may now be the first run's image's DICOM).
     """
     with runtime.db.unit_of_work(tenant) as uow:
-        record = uow.session.get(IngestRecord, uuid.UUID(ingest_id))
-        if record is None or record.status != IngestStatus.RECEIVED:
+        record = _claim(uow, ingest_id)
+        if record is None:
             return Outcome.ALREADY_HANDLED, None
         image = images.record_image(uow, record, rendered, renditions, attributes)
         if image is None:
@@ -120,6 +124,21 @@ def _record(
         return (Outcome.DUPLICATE, None) if image is None else (Outcome.RECORDED, image.id)
 
 
+def _claim(uow: UnitOfWork, ingest_id: str) -> IngestRecord | None:
+    """The record, if it is still `received`, locked for this transaction; None when another run has
+    handled it. The conditional UPDATE is the lock: PostgreSQL re-checks its condition after a concurrent
+    commit, SQLite takes its write lock with it."""
+    claimed = uow.session.execute(
+        update(IngestRecord)
+        .where(IngestRecord.id == uuid.UUID(ingest_id), IngestRecord.status == IngestStatus.RECEIVED)
+        .values(processed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        return None
+    return uow.session.get(IngestRecord, uuid.UUID(ingest_id), populate_existing=True)
+
+
 def _delete(runtime: Runtime, keys: list[str]) -> None:
     for key in keys:
         runtime.object_store.delete(key)
@@ -127,16 +146,19 @@ def _delete(runtime: Runtime, keys: list[str]) -> None:
 
 def _finish(
     runtime: Runtime, tenant: uuid.UUID, ingest_id: str, status: IngestStatus, *, reason: str, message: str
-) -> None:
+) -> bool:
+    """Close a still-received record with `status` and the reason; False when another run handled it."""
     with runtime.db.unit_of_work(tenant) as uow:
-        record = uow.session.get(IngestRecord, uuid.UUID(ingest_id))
-        if record is not None:
-            record.status = status
-            record.error_reason = reason
-            record.error_message = message[:500]
-            record.processed_at = utcnow()
-            record.spool_key = None
-            uow.commit()
+        record = _claim(uow, ingest_id)
+        if record is None:
+            return False
+        record.status = status
+        record.error_reason = reason
+        record.error_message = message[:500]
+        record.processed_at = utcnow()
+        record.spool_key = None
+        uow.commit()
+        return True
 
 
 def _note_failure(runtime: Runtime, tenant: uuid.UUID, ingest_id: str, exc: Exception) -> None:

@@ -18,15 +18,16 @@ class SweepResult:
 
     ingests: int
     archives: int
+    replaced_deleted: int
     deliveries: int
     polls: int
 
 
 def sweep_once(runtime: Runtime, *, ingest_older_than: timedelta = timedelta(minutes=5)) -> SweepResult:
-    """One pass over every tenant: stale received instances, images whose archive job was lost, due or lost
-    deliveries, polls of sources."""
+    """One pass over every tenant: stale received instances, images whose archive job was lost, received bytes
+    an archive copy replaced (after their grace period), due or lost deliveries, polls of sources."""
     from bitewing.core.deliveries.services import requeue_due_deliveries
-    from bitewing.core.ingest.archiving import requeue_unarchived_images
+    from bitewing.core.ingest.archiving import delete_replaced_objects, requeue_unarchived_images
     from bitewing.core.ingest.sources import queue_polls
     from bitewing.core.ingest.sweeper import requeue_stale_ingests
     from bitewing.core.tenancy.services import all_tenant_ids
@@ -35,6 +36,7 @@ def sweep_once(runtime: Runtime, *, ingest_older_than: timedelta = timedelta(min
     return SweepResult(
         ingests=requeue_stale_ingests(runtime, ingest_older_than, tenant_ids=tenant_ids),
         archives=requeue_unarchived_images(runtime, ingest_older_than, tenant_ids=tenant_ids),
+        replaced_deleted=delete_replaced_objects(runtime, tenant_ids=tenant_ids),
         deliveries=requeue_due_deliveries(runtime, tenant_ids=tenant_ids),
         polls=sum(queue_polls(runtime, tenant_id) for tenant_id in tenant_ids),
     )

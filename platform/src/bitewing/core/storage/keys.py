@@ -6,7 +6,9 @@ import uuid
 
 
 def spool_key(tenant_id: uuid.UUID) -> str:
-    """Where a received instance waits until it is processed."""
+    """Where a received instance is written before it is acknowledged. It stays the image's stored DICOM
+    until its archive copy replaces it, and for good when it is kept as received (lossy or already
+    compressed originals)."""
     return f"{tenant_id}/incoming/{uuid.uuid4().hex}.dcm"
 
 
