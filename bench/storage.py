@@ -251,7 +251,7 @@ def markdown(results: dict[str, Any]) -> str:
             ["where", "KiB per image", "share of the original"],
             [
                 [
-                    "original DICOM as sent (not kept: the spool is deleted once processed)",
+                    "original DICOM as sent (not kept: deleted a grace period after its archive copy replaces it)",
                     _kib(original),
                     "100%",
                 ],
