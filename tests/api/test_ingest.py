@@ -119,7 +119,7 @@ def test_an_upload_pinned_to_a_patient_goes_to_them_whatever_the_header_says(
     runtime.jobs.drain()
     (image,) = owner.get(f"/api/v1/patients/{chosen['id']}/images").get_json()
     detail = owner.get(f"/api/v1/images/{image['id']}").get_json()
-    assert (detail["match_status"], detail["match_note"]) == ("matched", "chosen by staff at upload")
+    assert (detail["match_status"], detail["match_note"]) == ("manual", "chosen by staff at upload")
 
 
 def test_an_upload_pinned_to_another_tenants_patient_stores_nothing(

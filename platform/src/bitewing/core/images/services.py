@@ -112,7 +112,7 @@ def record_image(
     if any(v.original_sha256 == record.sha256 for v in versions):
         return None
     match = (
-        Match(record.patient_id, MatchStatus.MATCHED, "chosen by staff at upload")
+        Match(record.patient_id, MatchStatus.MANUAL, "chosen by staff at upload")
         if record.patient_id is not None
         else match_patient(uow, facts)
     )

@@ -19,7 +19,7 @@ from bitewing.core.ingest.schemas import (
     UploadFormSchema,
     UploadSchema,
 )
-from bitewing.core.patients.services import get_patient
+from bitewing.core.patients.services import require_patient
 from bitewing.core.tenancy.services import get_location
 
 blp = Blueprint("ingest", __name__, url_prefix="/ingest", description="Received instances and ingest errors")
@@ -58,9 +58,7 @@ class Uploads(TenantView):
         """Upload one or more DICOM files; each is answered accepted, duplicate or rejected with a reason"""
         self.actor.require(STAFF_ROLES)
         location_id = get_location(self.uow, form["location_id"]).id if form.get("location_id") else None
-        patient_id = (
-            get_patient(self.uow, self.actor, form["patient_id"]).id if form.get("patient_id") else None
-        )
+        patient_id = require_patient(self.uow, form["patient_id"]) if form.get("patient_id") else None
         receipts = []
         for upload in files["files"]:
             origin = services.Origin(

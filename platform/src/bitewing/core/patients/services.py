@@ -86,6 +86,14 @@ def _get(uow: UnitOfWork, patient_id: uuid.UUID) -> Patient:
     return patient
 
 
+def require_patient(uow: UnitOfWork, patient_id: uuid.UUID) -> uuid.UUID:
+    """`patient_id` if it names a patient of the tenant (a reference check, not a read of the record).
+
+    :raises NotFound: for any other id, another tenant's included.
+    """
+    return _get(uow, patient_id).id
+
+
 def get_patient(uow: UnitOfWork, actor: Actor, patient_id: uuid.UUID) -> Patient:
     """One patient of the tenant (audited as a read)."""
     actor.require(STAFF_ROLES)
