@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from pydicom.dataset import Dataset
+from pydicom.uid import JPEGLSLossless
 
 from bitewing.core.imaging import synthetic
 from bitewing.core.imaging.decode import stored_frames
@@ -156,3 +157,19 @@ def test_palette_colour() -> None:
 def test_sixteen_bit_rgb_scaled_down() -> None:
     ds = load_testdata("SC_rgb_16bit.dcm")
     assert np.array_equal(display_frames(ds)[0], (ds.pixel_array >> 8).astype(np.uint8))
+
+
+def test_compressed_data_gets_a_full_table_so_values_above_bits_stored_are_not_clipped(
+    intraoral: Dataset,
+) -> None:
+    """A JPEG-LS or JPEG 2000 codestream may hold values above what Bits Stored claims (decoders do not clear
+    them as they do for native data): they must be windowed as they are, not read as the largest value."""
+    compressed = intraoral.copy()
+    compressed.file_meta = intraoral.file_meta.copy()
+    compressed.file_meta.TransferSyntaxUID = JPEGLSLossless
+    compressed.WindowCenter, compressed.WindowWidth = 6000, 2000
+    stored = np.array([[[100, 4095, 5500, 6500, 7000]]], dtype=np.uint16)
+    table = greyscale_table(compressed, stored.dtype, stored)
+    assert table.shape == (65536,)
+    shown = display_frames(compressed, (stored, "MONOCHROME2"))[0, 0]
+    assert list(shown[:2]) == [0, 0] and 0 < shown[2] < shown[3] < 255 and shown[4] == 255
