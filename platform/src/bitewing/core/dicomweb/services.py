@@ -337,12 +337,16 @@ def for_frames(
     :raises NotFound: when the instance is not held, or a frame number is beyond its frames.
     """
     located = for_retrieval(uow, actor, study_uid, series_uid, sop_instance_uid)[0]
+    _check_frames(located, frame_numbers)
+    return located
+
+
+def _check_frames(located: Located, frame_numbers: Sequence[int]) -> None:
     count = located.image.frames
     beyond = sorted({n for n in frame_numbers if n > count})
     if beyond:
         listed = ", ".join(str(n) for n in beyond[:10])
         raise NotFound(f"no frame {listed}: the instance has {count} frame{'s' if count != 1 else ''}")
-    return located
 
 
 def retrieve_metadata(
@@ -370,3 +374,16 @@ def for_rendering(
     """The image whose stored renditions ``rendered`` / ``thumbnail`` serve (every staff role)."""
     actor.require(STAFF_ROLES)
     return locate(uow, study_uid, series_uid, sop_instance_uid)[0]
+
+
+def for_rendered_frame(
+    uow: UnitOfWork, actor: Actor, study_uid: str, series_uid: str, sop_instance_uid: str, frame_number: int
+) -> Located:
+    """The image whose frame `frame_number` (1-based) is rendered as a picture (every staff role, like the
+    stored renditions: a rendered frame is a view, not a download).
+
+    :raises NotFound: when the instance is not held, or it has fewer frames.
+    """
+    located = for_rendering(uow, actor, study_uid, series_uid, sop_instance_uid)
+    _check_frames(located, [frame_number])
+    return located

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, request
 from werkzeug.exceptions import BadRequest, NotAcceptable, RequestEntityTooLarge, UnsupportedMediaType
 
 from bitewing.core.api.auth import authenticate, runtime
-from bitewing.core.dicomweb import frames, retrieve, services
+from bitewing.core.dicomweb import frames, rendered_frames, retrieve, services
 from bitewing.core.dicomweb import query as qido
 from bitewing.core.dicomweb.multipart import (
     MultipartError,
@@ -187,6 +187,36 @@ def retrieve_frames(study: str, series: str, instance: str, frame_list: str) -> 
     parts = frames.frame_parts(lambda: store.open(key), [n - 1 for n in numbers], chosen)
     content_type = f'multipart/related; type="{chosen.media_type}"; boundary="{boundary}"; transfer-syntax={chosen.syntax}'
     return Response(write_parts(parts, boundary), content_type=content_type)
+
+
+@blp.get("/studies/<study>/series/<series>/instances/<instance>/frames/<frame>/rendered")
+def rendered_frame(study: str, series: str, instance: str, frame: str) -> Response:
+    """One frame as a picture (``image/jpeg`` by default, or ``image/png``), windowed like the renditions
+    with one window for every frame of the instance; ``viewport=w,h`` fits it into that box."""
+    uow, actor = authenticate()
+    try:
+        number = rendered_frames.parse_frame_number(frame)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from exc
+    located = services.for_rendered_frame(uow, actor, study, series, instance, number)
+    try:
+        viewport = retrieve.parse_viewport(request.args.get("viewport"))
+    except ValueError as exc:
+        raise BadRequest("viewport must be two whole numbers: width,height") from exc
+    try:
+        content_type = retrieve.negotiate_image(
+            request.headers.get("Accept"), set(rendered_frames.MEDIA_TYPES)
+        )
+    except retrieve.NotAcceptable as exc:
+        raise NotAcceptable(
+            f"rendered frames are available as {', '.join(rendered_frames.MEDIA_TYPES)}"
+        ) from exc
+    services.audit_retrieval(uow, actor, [located], "rendered_frame", frame=number)
+    store, key = runtime().object_store, located.image.archive_key
+    body = rendered_frames.render_frame(lambda: store.open(key), number - 1, content_type, viewport)
+    response = Response(body, content_type=content_type)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @blp.get("/studies/<study>/metadata")
