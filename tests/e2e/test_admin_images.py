@@ -408,6 +408,80 @@ def test_inbox_lists_an_unknown_patient_and_assigning_files_it(
     assert problems == []
 
 
+SLICE_SHOWN = (
+    "(n) => { const i = document.querySelector('#viewer-image');"
+    " return i.dataset.rendition === 'slice' && i.dataset.frame === String(n)"
+    " && i.complete && i.naturalWidth > 0; }"
+)
+
+
+def test_a_volume_has_a_slice_slider_that_renders_any_slice(
+    page: Any, demo_server: LiveServer, problems: list[str], tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(page, DENTIST)
+    open_patient(page, "Tremblay", "Tremblay, Zoë")
+    page.get_by_label("Type").select_option("cbct")
+    thumbs = page.locator("#image-grid button.thumb")
+    expect(thumbs).to_have_count(1)
+    image_id = thumbs.first.get_attribute("data-image-id")
+    image = page.evaluate(GET_JSON, f"/api/v1/images/{image_id}")
+    count = image["frames"]
+    assert count > 20
+    thumbs.first.click()
+    page.wait_for_function(SHOWN_RENDITION, arg="preview")
+    slider = page.locator("#viewer-slice")
+    expect(slider).to_be_visible()
+    middle = count // 2 + 1
+    expect(page.locator("#viewer-slice-label")).to_have_text(f"Slice {middle} of {count}")
+    expect(slider).to_have_attribute("max", str(count))
+
+    # Moving the slider loads that slice from DICOMweb, fitted to the stage.
+    image_url = re.compile(
+        rf"/dicomweb/studies/{re.escape(image['study_instance_uid'])}/series/"
+        rf"{re.escape(image['series_instance_uid'])}/instances/{re.escape(image['sop_instance_uid'])}"
+        r"/frames/(\d+)/rendered\?viewport=\d+,\d+$"
+    )
+    slider.fill("3")
+    expect(page.locator("#viewer-slice-label")).to_have_text(f"Slice 3 of {count}")
+    page.wait_for_function(SLICE_SHOWN, arg=3)
+    src = page.locator("#viewer-image").get_attribute("src") or ""
+    match = image_url.search(src)
+    assert match and match.group(1) == "3", src
+    first = page.evaluate("() => document.querySelector('#viewer-image').src")
+    expect(page.locator("#viewer-status")).to_contain_text(f"Slice 3 of {count}")
+
+    # The keyboard: up one slice, page down ten (never below the first).
+    page.locator("#viewer-close").focus()
+    page.keyboard.press("ArrowUp")
+    expect(page.locator("#viewer-slice-label")).to_have_text(f"Slice 4 of {count}")
+    page.wait_for_function(SLICE_SHOWN, arg=4)
+    assert page.evaluate("() => document.querySelector('#viewer-image').src") != first
+    page.keyboard.press("PageDown")
+    expect(page.locator("#viewer-slice-label")).to_have_text(f"Slice 1 of {count}")
+    page.wait_for_function(SLICE_SHOWN, arg=1)
+    # A quick run of moves only fetches where the slider came to rest.
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url) if "/rendered" in request.url else None)
+    for _ in range(6):
+        page.keyboard.press("ArrowUp")
+    page.wait_for_function(SLICE_SHOWN, arg=7)
+    assert [image_url.search(url).group(1) for url in requests] == ["7"]  # type: ignore[union-attr]
+    width, height = page.evaluate(VIEWER_IMAGE_SIZE)
+    assert (width, height) == (image["columns"], image["rows"])
+    page.screenshot(path=screenshot_dir(tmp_path) / "15-viewer-slice.png")
+
+    # Single-frame images have no slider.
+    page.keyboard.press("Escape")
+    page.get_by_label("Type").select_option("")
+    expect(thumbs).to_have_count(2)
+    page.locator(f"#image-grid button.thumb:not([data-image-id='{image_id}'])").click()
+    page.wait_for_function(SHOWN_RENDITION, arg="preview")
+    expect(slider).to_be_hidden()
+    assert problems == []
+
+
 def test_front_desk_sees_images_but_cannot_download(page: Any, problems: list[str]) -> None:
     from playwright.sync_api import expect
 

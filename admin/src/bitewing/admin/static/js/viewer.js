@@ -1,6 +1,8 @@
 // The image viewer: a modal <dialog> showing the preview at once and the full rendition on demand, with
 // the image's details, compression figures, deliveries and the DICOM download. Esc closes it, the arrow
-// keys move between the images of the list it was opened from.
+// keys move between the images of the list it was opened from. A volume (CBCT) also gets a slice slider:
+// any slice is rendered on demand by DICOMweb (…/frames/{n}/rendered, the session cookie authenticates it),
+// with ↑/↓ for the next slice and PageUp/PageDown for ten.
 
 import { ApiError } from "./api.js";
 import { byId, el, showMessage } from "./dom.js";
@@ -26,6 +28,9 @@ const DELIVERY_STATES = {
 };
 /** Re-issue links older than this before using them for a download (they live a few minutes). */
 const LINK_MAX_AGE_MS = 60_000;
+/** Wait this long after the slider last moved before asking for the slice (dragging fetches no backlog). */
+const SLICE_DEBOUNCE_MS = 150;
+const SLICE_PAGE = 10;
 
 let ctx = null;
 let state = null;
@@ -226,6 +231,10 @@ async function showRendition(name, mine) {
   img.hidden = false;
   img.classList.remove("placeholder");
   img.dataset.rendition = name;
+  delete img.dataset.frame;
+  state.slice = null;
+  // The full rendition of a volume is its middle slice: the slider says so.
+  if (name === "full" && sliceCount()) setSliceValue(Math.floor(sliceCount() / 2) + 1);
   img.width = link.width;
   img.height = link.height;
   state.shown = name;
@@ -246,6 +255,117 @@ async function loadFull() {
   setStatus(ok ? `Full resolution, ${full.width} × ${full.height} px` : "");
 }
 
+// --- Slices of a volume -------------------------------------------------------------------------------
+
+function sliceCount() {
+  const detail = state && state.detail;
+  if (!detail || !(detail.frames > 1)) return 0;
+  if (!detail.study_instance_uid || !detail.series_instance_uid || !detail.sop_instance_uid) return 0;
+  return detail.frames;
+}
+
+function sliceText(number, count) {
+  return `Slice ${number} of ${count}`;
+}
+
+function hideSlices() {
+  clearTimeout(state?.sliceTimer);
+  byId("viewer-slices").hidden = true;
+}
+
+/** Show the slider for a volume, at the middle slice (the one the full rendition shows). */
+function renderSlices() {
+  const count = sliceCount();
+  const box = byId("viewer-slices");
+  box.hidden = !count;
+  if (!count) return;
+  const slider = byId("viewer-slice");
+  slider.max = String(count);
+  setSliceValue(Math.floor(count / 2) + 1);
+}
+
+function setSliceValue(number) {
+  const count = sliceCount();
+  const slider = byId("viewer-slice");
+  slider.value = String(number);
+  const text = sliceText(number, count);
+  byId("viewer-slice-label").textContent = text;
+  slider.setAttribute("aria-valuetext", text);
+}
+
+/** The rendered-frame URL of slice `number`, fitted to the stage (or full size at actual size). */
+function sliceUrl(number) {
+  const { study_instance_uid: study, series_instance_uid: series, sop_instance_uid: sop } = state.detail;
+  const path = [
+    "/dicomweb/studies",
+    encodeURIComponent(study),
+    "series",
+    encodeURIComponent(series),
+    "instances",
+    encodeURIComponent(sop),
+    "frames",
+    String(number),
+    "rendered",
+  ].join("/");
+  if (byId("viewer-stage").dataset.zoom === "actual") return path;
+  const stage = byId("viewer-stage");
+  const scale = window.devicePixelRatio || 1;
+  const width = Math.max(1, Math.round(stage.clientWidth * scale));
+  const height = Math.max(1, Math.round(stage.clientHeight * scale));
+  return `${path}?viewport=${width},${height}`;
+}
+
+/** Follow the slider: the label at once, the picture once it rests for SLICE_DEBOUNCE_MS. */
+function sliceMoved() {
+  if (!state || !sliceCount()) return;
+  const number = Number(byId("viewer-slice").value);
+  setSliceValue(number);
+  clearTimeout(state.sliceTimer);
+  state.sliceTimer = setTimeout(() => showSlice(number), SLICE_DEBOUNCE_MS);
+}
+
+function stepSlice(delta) {
+  const count = sliceCount();
+  if (!count) return false;
+  const slider = byId("viewer-slice");
+  const next = Math.min(count, Math.max(1, Number(slider.value) + delta));
+  if (String(next) !== slider.value) {
+    slider.value = String(next);
+    sliceMoved();
+  }
+  return true;
+}
+
+/** Load slice `number` off-screen, then show it (unless the viewer moved on meanwhile). */
+async function showSlice(number) {
+  if (!state || !sliceCount()) return;
+  const mine = generation;
+  const request = (state.sliceRequest = (state.sliceRequest || 0) + 1);
+  const count = sliceCount();
+  const img = byId("viewer-image");
+  setStatus(`Loading slice ${number}…`);
+  const url = await preload(sliceUrl(number));
+  if (mine !== generation || request !== state.sliceRequest) return;
+  if (!url) {
+    setStatus("");
+    showMessage(byId("viewer-error"), `Slice ${number} could not be loaded. Try again, or close the viewer.`);
+    return;
+  }
+  const ok = await showImage(img, url);
+  if (mine !== generation || request !== state.sliceRequest || !ok) return;
+  showMessage(byId("viewer-error"), "");
+  img.hidden = false;
+  img.classList.remove("placeholder");
+  img.dataset.rendition = "slice";
+  img.dataset.frame = String(number);
+  img.width = state.detail.columns;
+  img.height = state.detail.rows;
+  state.shown = "slice";
+  state.slice = number;
+  renderFullButton();
+  setStatus(`${sliceText(number, count)}, ${img.naturalWidth} × ${img.naturalHeight} px`);
+}
+
 async function load() {
   const mine = ++generation;
   const summary = current();
@@ -253,6 +373,8 @@ async function load() {
   state.detail = null;
   state.shown = null;
   state.loadingFull = false;
+  state.slice = null;
+  hideSlices();
   showMessage(byId("viewer-error"), "");
   renderHead(summary);
   setZoom(false);
@@ -265,6 +387,7 @@ async function load() {
   const thumbnail = rendition(summary, "thumbnail");
   img.alt = altText(summary);
   img.dataset.rendition = "";
+  delete img.dataset.frame;
   if (thumbnail) {
     img.classList.add("placeholder");
     img.src = thumbnail.url;
@@ -289,6 +412,7 @@ async function load() {
   renderMeta(state.detail);
   renderDownload();
   renderFullButton();
+  renderSlices();
   renderDeliveries(state.detail, mine);
   const ok = await showRendition("preview", mine);
   if (mine !== generation) return;
@@ -340,22 +464,29 @@ export function init(context) {
   byId("viewer-zoom").addEventListener("click", () => {
     const actual = byId("viewer-stage").dataset.zoom !== "actual";
     setZoom(actual);
-    if (actual) loadFull();
+    if (state && state.shown === "slice") showSlice(state.slice);
+    else if (actual) loadFull();
   });
+  byId("viewer-slice").addEventListener("input", sliceMoved);
   byId("viewer-image").addEventListener("dblclick", () => byId("viewer-zoom").click());
   byId("viewer-download").addEventListener("click", download);
   // On the document, not the dialog: keys still work when the focus is on nothing in particular.
   document.addEventListener("keydown", (event) => {
     if (!box.open || event.defaultPrevented) return;
     if (event.altKey || event.ctrlKey || event.metaKey) return;
+    // The slider handles its own keys (and sends "input").
+    if (event.target === byId("viewer-slice")) return;
     if (event.key === "ArrowLeft" || event.key === "ArrowRight") {
       event.preventDefault();
       move(event.key === "ArrowLeft" ? -1 : 1);
     }
+    const steps = { ArrowUp: 1, ArrowDown: -1, PageUp: SLICE_PAGE, PageDown: -SLICE_PAGE };
+    if (event.key in steps && stepSlice(steps[event.key])) event.preventDefault();
   });
   // Esc closes the dialog natively ("cancel"); either way focus goes back to where it was opened from.
   box.addEventListener("close", () => {
     generation += 1;
+    if (state) hideSlices();
     const done = state;
     state = null;
     byId("viewer-image").removeAttribute("src");
