@@ -33,7 +33,6 @@ from bitewing.core.dicomweb.frames import (
     read_frames,
 )
 from bitewing.core.dicomweb.multipart import MultipartError, PartTooLarge, iter_parts, parse_accept
-from bitewing.core.dicomweb.rendered_frames import window_sample
 from bitewing.core.dicomweb.retrieve import (
     NotAcceptable,
     choose_rendition,
@@ -45,7 +44,7 @@ from bitewing.core.imaging.decode import stored_frames
 from bitewing.core.imaging.quality import psnr
 from bitewing.core.imaging.synthetic import make_instance, to_bytes
 from bitewing.core.imaging.transcode import lossless_archive
-from bitewing.core.imaging.window import greyscale_lookup, needs_auto_window
+from bitewing.core.imaging.window import greyscale_lookup, needs_auto_window, window_sample
 from bitewing.core.ingest import services as ingest
 from bitewing.core.ingest.models import IngestStatus
 from bitewing.core.runtime import Runtime
@@ -618,6 +617,12 @@ def test_every_slice_has_the_same_automatic_window(owner: TenantClient, unwindow
     # a window computed from each slice alone would differ (so the test above can tell)
     own = greyscale_lookup(unwindowed, (pixels[:1], photometric))
     assert own is not None and not np.array_equal(own(pixels[0]), shared(pixels[0]))
+    # the stored full rendition (the middle slice, made by the processing job) has that same window
+    middle = SLICES // 2
+    full = picture(owner.get(f"{instance_path(unwindowed)}/rendered?viewport=40,48"), "JPEG")
+    assert full.shape == (48, 40)
+    assert psnr(shared(pixels[middle]), full) >= 37.0
+    assert psnr(own(pixels[middle]), full) < psnr(shared(pixels[middle]), full)
 
 
 def test_rendered_frame_viewport_downsizes(owner: TenantClient, cbct: Dataset) -> None:

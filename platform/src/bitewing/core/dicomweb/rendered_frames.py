@@ -3,13 +3,10 @@ exactly as the renditions are (`imaging.window`: Modality LUT → VOI → invers
 CBCT volume can be looked at without the whole volume being decoded.
 
 Only the header, the requested frame and, when the instance has no window of its own (no VOI LUT and no
-usable window preset), a fixed sample of `WINDOW_SAMPLE_FRAMES` evenly spaced frames are read and decoded.
-The automatic window comes from that sample, which is the same whichever frame is asked for: every slice
-of a volume shows the same grey for the same value (no flicker while scrolling). For instances of more
-than `WINDOW_SAMPLE_FRAMES` frames it may differ from the window of the stored renditions, which see every
-frame (the 99.5th percentile of a sample misses bright structures found in few slices); instances with a
-window preset (what CBCT devices send) or a VOI LUT, and those of fewer frames, show exactly what the
-renditions show.
+usable window preset), the `window.WINDOW_SAMPLE_FRAMES` evenly spaced frames the automatic window comes
+from are read and decoded. They are the frames the processing job took the renditions' window from, and
+the same whichever frame is asked for: every slice of a volume shows the same grey for the same value as
+its thumbnail and preview do (no flicker while scrolling).
 """
 
 from __future__ import annotations
@@ -34,10 +31,9 @@ from bitewing.core.imaging.window import (
     modality_values,
     needs_auto_window,
     voi_normalised,
+    window_sample,
 )
 
-WINDOW_SAMPLE_FRAMES = 8
-"""Frames read to compute the automatic window of an instance without one (evenly spaced, ends included)."""
 JPEG_QUALITY = 90
 MEDIA_TYPES = ("image/jpeg", "image/png")
 """What a rendered frame can be sent as, the default first."""
@@ -52,13 +48,6 @@ def parse_frame_number(value: str) -> int:
     if not value.isascii() or not value.isdigit() or len(value) > 9 or int(value) < 1:
         raise ValueError(f"a rendered frame is one frame number from 1, not {value[:60]!r}")
     return int(value)
-
-
-def window_sample(count: int, size: int = WINDOW_SAMPLE_FRAMES) -> list[int]:
-    """The 0-based indices of at most `size` evenly spaced frames of `count`, first and last included."""
-    if count <= size:
-        return list(range(count))
-    return sorted({round(i * (count - 1) / (size - 1)) for i in range(size)})
 
 
 def fit_viewport(width: int, height: int, viewport: tuple[int, int] | None) -> int | None:

@@ -22,6 +22,10 @@ AUTO_PERCENTILES = (0.5, 99.5)
 """Percentiles of the modality values that bound the automatic window when the instance has none."""
 
 _AUTO_SAMPLE_PIXELS = 262_144
+WINDOW_SAMPLE_FRAMES = 8
+"""Frames of a volume the automatic window is computed from (evenly spaced, ends included): the stored
+renditions and any slice rendered later from the archive (WADO-RS rendered frames) read the same ones, so
+they show the same grey for the same value without the whole volume being decoded again."""
 _GREYSCALE = ("MONOCHROME1", "MONOCHROME2")
 
 
@@ -107,6 +111,13 @@ def _sample(stored: np.ndarray) -> np.ndarray:
     return stored[..., ::step, ::step]
 
 
+def window_sample(count: int, size: int = WINDOW_SAMPLE_FRAMES) -> list[int]:
+    """The 0-based indices of at most `size` evenly spaced frames of `count`, first and last included."""
+    if count <= size:
+        return list(range(count))
+    return sorted({round(i * (count - 1) / (size - 1)) for i in range(size)})
+
+
 def needs_auto_window(ds: Dataset) -> bool:
     """True when the instance has neither a VOI LUT Sequence nor a usable window preset."""
     return not ds.get("VOILUTSequence") and _window_preset(ds) is None
@@ -151,7 +162,7 @@ def greyscale_table(ds: Dataset, dtype: np.dtype, sample: np.ndarray) -> np.ndar
 
     The table is indexed by the stored value's unsigned bit pattern (so signed data indexes it through
     `arr.view(unsigned)`), which makes the display of a frame a single lookup (`apply_table`). For
-    unsigned data it has 2^Bits Stored entries: a 12-bit table fits in the CPU's first-level cache.
+    native unsigned data it has 2^Bits Stored entries: a 12-bit table fits in the CPU's first-level cache.
     """
     unsigned = np.dtype(f"u{dtype.itemsize}")
     stored = np.arange(_table_entries(ds, dtype), dtype=unsigned).view(dtype)
@@ -200,7 +211,7 @@ def greyscale_lookup(
         return None
     if pixels.dtype.itemsize > 2:
         return None
-    table = greyscale_table(ds, pixels.dtype, _sample(pixels))
+    table = greyscale_table(ds, pixels.dtype, _sample(pixels[window_sample(len(pixels))]))
     unsigned = f"u{pixels.dtype.itemsize}"
     return lambda part: apply_table(table, part.view(unsigned))
 
