@@ -26,8 +26,6 @@ const DELIVERY_STATES = {
   dead: "Failed",
   cancelled: "Cancelled",
 };
-/** Re-issue links older than this before using them for a download (they live a few minutes). */
-const LINK_MAX_AGE_MS = 60_000;
 /** Wait this long after the slider last moved before asking for the slice (dragging fetches no backlog). */
 const SLICE_DEBOUNCE_MS = 150;
 const SLICE_PAGE = 10;
@@ -56,7 +54,6 @@ async function refreshDetail(mine) {
   const data = await fetchImage(current().id);
   if (mine !== generation) return null;
   state.detail = data;
-  state.fetchedAt = Date.now();
   renderDownload();
   return data;
 }
@@ -407,7 +404,6 @@ async function load() {
     return;
   }
   if (mine !== generation) return;
-  state.fetchedAt = Date.now();
   img.alt = altText(state.detail);
   renderMeta(state.detail);
   renderDownload();
@@ -445,14 +441,6 @@ async function move(delta) {
   load();
 }
 
-async function download(event) {
-  // Links live a few minutes: an old one is re-issued before the browser follows it.
-  if (!state || !state.detail || Date.now() - state.fetchedAt < LINK_MAX_AGE_MS) return;
-  event.preventDefault();
-  const data = await refreshDetail(generation);
-  if (data && data.download_url) byId("viewer-download").click();
-}
-
 /** Wire up the dialog (once per page). */
 export function init(context) {
   ctx = context;
@@ -469,7 +457,6 @@ export function init(context) {
   });
   byId("viewer-slice").addEventListener("input", sliceMoved);
   byId("viewer-image").addEventListener("dblclick", () => byId("viewer-zoom").click());
-  byId("viewer-download").addEventListener("click", download);
   // On the document, not the dialog: keys still work when the focus is on nothing in particular.
   document.addEventListener("keydown", (event) => {
     if (!box.open || event.defaultPrevented) return;
