@@ -229,12 +229,12 @@ def test_an_unreachable_vna_is_retried_until_it_answers(owner: Any, runtime: Any
     assert (delivery["state"], delivery["attempts"]) == ("retrying", 1)
     assert "down" in delivery["last_error"]
     for _ in range(2):
-        assert requeue_due_deliveries(runtime) == 1
+        assert requeue_due_deliveries(runtime, tenant_ids=[owner.tenant_id]) == 1
         runtime.jobs.drain()
     (delivery,) = owner.get("/api/v1/deliveries").get_json()
     assert (delivery["state"], delivery["attempts"]) == ("delivered", 3)
     assert held_by(flaky) == {sent.sop_instance_uid}
-    assert requeue_due_deliveries(runtime) == 0
+    assert requeue_due_deliveries(runtime, tenant_ids=[owner.tenant_id]) == 0
 
 
 @pytest.mark.usefixtures("fast_retries")
@@ -247,7 +247,7 @@ def test_permanent_failures_and_exhausted_retries_are_dead_letters_that_can_be_r
     rule(owner, "all", [(refusing, "primary"), (down, "backup")])
     send(runtime, owner.tenant_id, **AMELIA)
     for _ in range(3):
-        requeue_due_deliveries(runtime)
+        requeue_due_deliveries(runtime, tenant_ids=[owner.tenant_id])
         runtime.jobs.drain()
     states = {d["target_id"]: d for d in owner.get("/api/v1/deliveries").get_json()}
     assert (states[refusing["id"]]["state"], states[refusing["id"]]["attempts"]) == ("dead", 1)
@@ -287,3 +287,48 @@ def test_another_tenants_deliveries_and_targets_are_invisible(
     assert_problem(other_owner.post(f"/api/v1/deliveries/{delivery['id']}/retry"), 404)
     assert_problem(other_owner.get(f"/api/v1/targets/{vna['id']}"), 404)
     assert_problem(other_owner.post(f"/api/v1/targets/{vna['id']}/test"), 404)
+
+
+@pytest.mark.usefixtures("fast_retries")
+def test_a_late_attempt_whose_claim_was_taken_back_leaves_the_new_attempt_alone(
+    owner: Any, runtime: Any
+) -> None:
+    """Worker A claims, stalls past its lease; the sweeper takes the delivery back and worker B claims it.
+    When A finally settles (here: with an error), B's attempt is untouched and B's outcome is recorded."""
+    from bitewing.core.deliveries import services as deliveries
+    from bitewing.core.plugins.connectors import ConnectorError
+
+    register_patient(owner)
+    rule(owner, "all", [(target(owner, "flaky", fail_times=1), "primary")])
+    send(runtime, owner.tenant_id, **AMELIA)
+    (delivery,) = owner.get("/api/v1/deliveries").get_json()
+    assert delivery["state"] == "retrying"
+    delivery_id, tenant = uuid.UUID(delivery["id"]), owner.tenant_id
+    with runtime.db.unit_of_work(tenant) as uow:
+        worker_a = deliveries._claim(uow, delivery_id)
+    assert worker_a is not None
+    runtime.settings = dataclasses.replace(runtime.settings, delivery_lease_seconds=0)
+    working = runtime.jobs
+    runtime.__dict__["jobs"] = HoldingRunner()  # the sweeper's re-queue is worker B's, run by hand below
+    try:
+        requeue_due_deliveries(runtime, tenant_ids=[tenant])
+    finally:
+        runtime.__dict__["jobs"] = working
+    with runtime.db.unit_of_work(tenant) as uow:
+        worker_b = deliveries._claim(uow, delivery_id)
+    assert worker_b is not None and worker_b != worker_a
+    late = ConnectorError("worker A's connection finally timed out")
+    assert deliveries._settle(runtime, tenant, delivery_id, worker_a, error=late) == "sending"
+    assert deliveries._settle(runtime, tenant, delivery_id, worker_b, error=None) == "delivered"
+    (delivery,) = owner.get("/api/v1/deliveries").get_json()
+    assert (delivery["state"], delivery["last_error"]) == ("delivered", None)
+
+
+class HoldingRunner:
+    """Keeps queued jobs instead of running them."""
+
+    def enqueue(self, func: Any, **kwargs: Any) -> str:
+        return "held"
+
+    def close(self) -> None:
+        """Nothing to stop."""

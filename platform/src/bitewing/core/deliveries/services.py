@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -94,8 +94,10 @@ def route_image(runtime: Runtime, tenant_id: str, image_id: str) -> list[str]:
     return [str(d) for d in created]
 
 
-def _claim(uow: UnitOfWork, delivery_id: uuid.UUID) -> bool:
-    """Take the delivery for this worker: only one worker sends it at a time."""
+def _claim(uow: UnitOfWork, delivery_id: uuid.UUID) -> datetime | None:
+    """Take the delivery for this worker: only one worker sends it at a time. Returns the claim's time,
+    which identifies this claim when the attempt is settled; None when the delivery is not this worker's
+    to send."""
     now = utcnow()
     result = uow.session.execute(
         update(Delivery)
@@ -108,7 +110,7 @@ def _claim(uow: UnitOfWork, delivery_id: uuid.UUID) -> bool:
         .execution_options(synchronize_session=False)
     )
     uow.commit()
-    return result.rowcount == 1
+    return now if result.rowcount == 1 else None
 
 
 def _instance_ref(
@@ -130,15 +132,20 @@ def _settle(
     runtime: Runtime,
     tenant: uuid.UUID,
     delivery_id: uuid.UUID,
+    claimed_at: datetime,
     *,
     error: ConnectorError | None,
     remote_id: str | None = None,
 ) -> DeliveryState:
+    """Record the outcome of the attempt claimed at `claimed_at`. An attempt whose claim the sweeper took
+    back (its lease ran out) and another worker re-claimed changes nothing: that worker settles."""
     settings = runtime.settings
     with runtime.db.unit_of_work(tenant) as uow:
         delivery = uow.session.get(Delivery, delivery_id)
-        if delivery is None or delivery.state != DeliveryState.SENDING:
-            return delivery.state if delivery else DeliveryState.CANCELLED
+        if delivery is None:
+            return DeliveryState.CANCELLED
+        if delivery.state != DeliveryState.SENDING or delivery.claimed_at != claimed_at:
+            return delivery.state
         delivery.attempts += 1
         delivery.claimed_at = None
         if error is None:
@@ -173,7 +180,8 @@ def deliver(runtime: Runtime, tenant_id: str, delivery_id: str) -> str:
     """
     tenant, delivery_uuid = uuid.UUID(tenant_id), uuid.UUID(delivery_id)
     with runtime.db.unit_of_work(tenant) as uow:
-        if not _claim(uow, delivery_uuid):
+        claimed_at = _claim(uow, delivery_uuid)
+        if claimed_at is None:
             delivery = uow.session.get(Delivery, delivery_uuid)
             return delivery.state.value if delivery else "missing"
         delivery = uow.session.get(Delivery, delivery_uuid)
@@ -195,11 +203,12 @@ def deliver(runtime: Runtime, tenant_id: str, delivery_id: str) -> str:
             if not connection.verify_instance(ref):
                 raise ConnectorError("the target answered success but does not hold the instance")
     except ConnectorError as exc:
-        return _settle(runtime, tenant, delivery_uuid, error=exc).value
+        return _settle(runtime, tenant, delivery_uuid, claimed_at, error=exc).value
     except Exception as exc:
         log.exception("delivery %s failed unexpectedly", delivery_id)
-        return _settle(runtime, tenant, delivery_uuid, error=ConnectorError(f"unexpected error: {exc}")).value
-    return _settle(runtime, tenant, delivery_uuid, error=None, remote_id=result.remote_id).value
+        unexpected = ConnectorError(f"unexpected error: {exc}")
+        return _settle(runtime, tenant, delivery_uuid, claimed_at, error=unexpected).value
+    return _settle(runtime, tenant, delivery_uuid, claimed_at, error=None, remote_id=result.remote_id).value
 
 
 def _get(uow: UnitOfWork, delivery_id: uuid.UUID) -> Delivery:
