@@ -103,3 +103,42 @@ def test_the_same_job_waiting_is_not_queued_twice(postgres_db: Any, tmp_path: Pa
     finally:
         runtime.close()
         redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def test_worker_check_sees_a_live_worker_of_this_host_and_not_a_stopped_one(
+    postgres_db: Any, tmp_path: Path
+) -> None:
+    """`bitewing worker-check` is the worker pods' liveness probe: it must pass while a worker runs and fail
+    once it is gone (RQ removes a stopped worker from Redis; a hung one expires with its heartbeat)."""
+    env, app = _stack(postgres_db, tmp_path)
+    bitewing = str(Path(sys.executable).with_name("bitewing"))
+    full_env = {**os.environ, **env}
+
+    def check() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [bitewing, "--instance", str(tmp_path / "probe"), "worker-check"],
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    before = check()
+    assert before.returncode == 1 and "no live worker" in before.stderr
+    worker = subprocess.Popen(
+        [bitewing, "--instance", str(tmp_path / "worker"), "worker"],
+        env=full_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for(lambda: check().returncode == 0, 60, "the worker to register")
+        assert "1 live worker(s)" in check().stdout
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    try:
+        assert check().returncode == 1
+    finally:
+        app.extensions["bitewing"].close()
+        redis.Redis.from_url(REDIS_URL).flushdb()

@@ -50,6 +50,7 @@ VALUES_REF = re.compile(r"\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
 TIER_REF = re.compile(r"\$tier((?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
 ACTION = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}", re.S)
 COMMAND_LINE = re.compile(r"^\s*command:\s*(\[.*\])\s*$", re.M)
+PROBE_COMMAND = re.compile(r"^\s*exec:\s*\n\s*command:\s*(\[.*\])\s*$", re.M)
 KIND_LINE = re.compile(r"^kind:\s*(\w+)\s*$", re.M)
 
 
@@ -147,12 +148,15 @@ def render_actions(text: str, chart_values: Mapping[str, Any]) -> str:
 
 
 def workload_commands(
-    sources: Mapping[str, str], chart_values: Mapping[str, Any]
+    sources: Mapping[str, str], chart_values: Mapping[str, Any], *, probes: bool = False
 ) -> Iterator[tuple[str, list[str]]]:
+    """The containers' commands of each template (with `probes`: the exec probes' commands instead)."""
     for name, text in sources.items():
+        probe_commands = {m.group(1) for m in PROBE_COMMAND.finditer(text)}
         for match in COMMAND_LINE.finditer(text):
-            argv = yaml.safe_load(render_actions(match.group(1), chart_values))
-            yield name, [str(arg) for arg in argv]
+            if (match.group(1) in probe_commands) == probes:
+                argv = yaml.safe_load(render_actions(match.group(1), chart_values))
+                yield name, [str(arg) for arg in argv]
 
 
 def command_problems(argv: list[str]) -> list[str]:
@@ -360,6 +364,10 @@ def test_every_workload_runs_a_real_bitewing_command() -> None:
         assert command_problems(argv) == [], name
     ran = {tuple(argv[1:3]) if argv[1] == "db" else (argv[1],) for _, argv in commands}
     assert ran == {("serve",), ("worker",), ("dicom-listener",), ("db", "upgrade"), ("sweep",)}
+    probes = list(workload_commands(sources, chart_values, probes=True))
+    assert probes == [("deployment-worker.yaml", ["bitewing", "worker-check"])]
+    for name, argv in probes:
+        assert command_problems(argv) == [], name
 
 
 def test_every_pod_is_locked_down() -> None:

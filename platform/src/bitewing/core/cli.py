@@ -210,6 +210,25 @@ def ingest_command(ctx: click.Context, slug: str, location_name: str | None, pat
         ctx.exit(1)
 
 
+@main.command("worker-check")
+@click.pass_context
+def worker_check(ctx: click.Context) -> None:
+    """Exit 0 when a worker of this host is alive in Redis, 1 otherwise (the worker pods' liveness probe)."""
+    import socket
+
+    from bitewing.core.jobs.worker import live_workers
+
+    redis_url = ctx.obj.settings.redis_url
+    if not redis_url:
+        raise click.ClickException("BITEWING_REDIS_URL is not set: there are no worker processes to check")
+    hostname = socket.gethostname()
+    alive = live_workers(redis_url, hostname)
+    if not alive:
+        click.echo(f"no live worker on {hostname}", err=True)
+        raise SystemExit(1)
+    click.echo(f"{len(alive)} live worker(s) on {hostname}: {', '.join(alive)}")
+
+
 @main.command()
 @click.option(
     "--older-than", default=300, show_default=True, help="Seconds a record may wait before re-queueing."

@@ -44,6 +44,20 @@ def _preload() -> None:
     archive_instance(warm_up)
 
 
+def live_workers(redis_url: str, hostname: str) -> list[str]:
+    """Names of the RQ workers of `hostname` that are alive: RQ keeps a worker's key only as long as its
+    heartbeat (renewed while it waits, and for each job's timeout while it runs one), so a hung or dead
+    worker drops out of this list."""
+    from redis import Redis
+    from rq import Worker
+
+    connection = Redis.from_url(redis_url)
+    try:
+        return sorted(w.name for w in Worker.all(connection=connection) if w.hostname == hostname)
+    finally:
+        connection.close()
+
+
 def work(
     runtime: Any, queues: Sequence[str] = QUEUES, *, burst: bool = False, sweep_seconds: float = 15
 ) -> None:
