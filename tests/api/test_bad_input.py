@@ -104,3 +104,19 @@ def test_unknown_ids_and_routes_are_problems(owner: Any) -> None:
 def test_bad_pagination_is_422(owner: Any) -> None:
     assert_problem(owner.get("/api/v1/patients?page=0"), 422)
     assert_problem(owner.get("/api/v1/patients?page_size=100000"), 422)
+
+
+def test_field_errors_keyed_by_none_still_make_a_json_problem(app: Any) -> None:
+    """marshmallow keys the errors of a nameless multipart field with None (schemathesis sent one to the
+    upload form); sorted JSON cannot mix None and string keys, so the handler names it."""
+    from werkzeug.exceptions import UnprocessableEntity
+
+    from bitewing.core.api.errors import handle_http_exception
+
+    exc = UnprocessableEntity()
+    exc.data = {"messages": {"form": {"": ["Unknown field."], None: ["Unknown field."]}}}
+    with app.test_request_context():
+        response = handle_http_exception(exc)
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["errors"] == {"": ["Unknown field."], "(no name)": ["Unknown field."]}

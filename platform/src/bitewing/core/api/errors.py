@@ -42,9 +42,22 @@ def problem(status: int, title: str, detail: str | None = None, errors: Any = No
     return response
 
 
+def _with_text_keys(messages: Any) -> Any:
+    """`messages` with every mapping key a string: marshmallow keys the errors of a nameless form field
+    with None, which JSON cannot hold beside string keys."""
+    if isinstance(messages, dict):
+        return {
+            ("(no name)" if key is None else str(key)): _with_text_keys(value)
+            for key, value in messages.items()
+        }
+    if isinstance(messages, list):
+        return [_with_text_keys(value) for value in messages]
+    return messages
+
+
 def _webargs_errors(exc: HTTPException) -> Any:
     data = getattr(exc, "data", None) or {}
-    messages = data.get("messages")
+    messages = _with_text_keys(data.get("messages"))
     if isinstance(messages, dict) and len(messages) == 1:
         return next(iter(messages.values()))
     return messages
