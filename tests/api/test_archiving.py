@@ -102,9 +102,11 @@ def test_an_image_is_listed_as_received_then_swapped_to_its_verified_archive_cop
     assert before.archive_transfer_syntax == ExplicitVRLittleEndian
     assert runtime.object_store.get(before.archive_key) == data
     assert held.take("route_image") == []
+    assert owner.get(f"/api/v1/images/{image_id}").get_json()["archived_at"] is None
 
     (job,) = held.take("archive_image")
     assert archive_image(runtime, **job) == HTJ2KLossless
+    assert owner.get(f"/api/v1/images/{image_id}").get_json()["archived_at"]
     after = _image(runtime, owner, image_id)
     assert after.archived_at is not None
     assert after.archive_transfer_syntax == HTJ2KLossless

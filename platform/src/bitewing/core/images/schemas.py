@@ -84,6 +84,13 @@ class ImageSchema(ImageSummarySchema):
     pixel_bytes = fields.Integer()
     archive_bytes = fields.Integer()
     archive_transfer_syntax = fields.String()
+    archived_at = fields.DateTime(
+        allow_none=True,
+        metadata={
+            "description": "when the verified lossless archive copy (or the decision to keep the instance as "
+            "received) replaced the received bytes; null while the archive job has yet to run"
+        },
+    )
     download_url = fields.String(
         allow_none=True,
         metadata={
