@@ -23,6 +23,7 @@ from bitewing.core.errors import Conflict, NotFound
 from bitewing.core.images.models import Image, Series, Study
 from bitewing.core.ingest.models import IngestRecord
 from bitewing.core.jobs import job
+from bitewing.core.jobs.runners import enqueue_or_leave_to_sweeper
 from bitewing.core.plugins.connectors import ConnectorError, InstanceRef
 from bitewing.core.plugins.storage import sha256_hex
 from bitewing.core.routing.models import Target
@@ -36,10 +37,7 @@ log = logging.getLogger(__name__)
 
 def enqueue_delivery(runtime: Runtime, tenant_id: uuid.UUID, delivery_id: uuid.UUID) -> None:
     """Queue a delivery job; a failure to queue is left to the sweeper (the row is the source of truth)."""
-    try:
-        runtime.jobs.enqueue(deliver, tenant_id=str(tenant_id), delivery_id=str(delivery_id))
-    except Exception:
-        log.exception("could not queue delivery %s; the sweeper will retry", delivery_id)
+    enqueue_or_leave_to_sweeper(runtime.jobs, deliver, tenant_id=str(tenant_id), delivery_id=str(delivery_id))
 
 
 @job("deliveries", timeout=300)

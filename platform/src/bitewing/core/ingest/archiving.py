@@ -21,6 +21,7 @@ from bitewing.core.db.base import utcnow
 from bitewing.core.images.models import Image
 from bitewing.core.imaging.pipeline import archive_instance
 from bitewing.core.jobs import job
+from bitewing.core.jobs.runners import enqueue_or_leave_to_sweeper
 from bitewing.core.plugins.storage import StoredObject
 from bitewing.core.runtime import Runtime
 from bitewing.core.storage.keys import archive_key
@@ -62,7 +63,9 @@ def archive_image(runtime: Runtime, tenant_id: str, image_id: str) -> str | None
         if stored is not None:
             runtime.object_store.delete(stored.key)
         return None
-    _queue_routing(runtime, tenant, uuid.UUID(image_id))
+    from bitewing.core.deliveries.services import route_image
+
+    enqueue_or_leave_to_sweeper(runtime.jobs, route_image, tenant_id=tenant_id, image_id=image_id)
     return syntax
 
 
@@ -106,19 +109,7 @@ def _adopt(
 
 def queue_archiving(runtime: Runtime, tenant_id: uuid.UUID, image_id: uuid.UUID) -> None:
     """Queue the archive job; a failure to queue is logged, not raised (the sweeper queues it later)."""
-    try:
-        runtime.jobs.enqueue(archive_image, tenant_id=str(tenant_id), image_id=str(image_id))
-    except Exception:
-        log.exception("could not queue archiving of image %s; the sweeper will retry", image_id)
-
-
-def _queue_routing(runtime: Runtime, tenant: uuid.UUID, image_id: uuid.UUID) -> None:
-    from bitewing.core.deliveries.services import route_image
-
-    try:
-        runtime.jobs.enqueue(route_image, tenant_id=str(tenant), image_id=str(image_id))
-    except Exception:
-        log.exception("could not queue routing of image %s", image_id)
+    enqueue_or_leave_to_sweeper(runtime.jobs, archive_image, tenant_id=str(tenant_id), image_id=str(image_id))
 
 
 def requeue_unarchived_images(
@@ -166,15 +157,17 @@ def delete_replaced_objects(
                     Image.replaced_key.is_not(None), Image.replaced_at < cutoff
                 )
             ).all()
-        for image_id, key in due:
+        if not due:
+            continue
+        for _, key in due:
             runtime.object_store.delete(key)
-            with runtime.db.unit_of_work(tenant_id) as uow:
-                uow.session.execute(
-                    update(Image)
-                    .where(Image.id == image_id, Image.replaced_key == key)
-                    .values(replaced_key=None, replaced_at=None)
-                    .execution_options(synchronize_session=False)
-                )
-                uow.commit()
+        with runtime.db.unit_of_work(tenant_id) as uow:
+            uow.session.execute(
+                update(Image)
+                .where(Image.id.in_([image_id for image_id, _ in due]))
+                .values(replaced_key=None, replaced_at=None)
+                .execution_options(synchronize_session=False)
+            )
+            uow.commit()
         deleted += len(due)
     return deleted

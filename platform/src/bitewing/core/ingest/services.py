@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,11 +14,10 @@ from bitewing.core.db.session import UnitOfWork
 from bitewing.core.errors import NotFound
 from bitewing.core.imaging.validate import InvalidInstance, parse_instance
 from bitewing.core.ingest.models import IngestRecord, IngestSource, IngestStatus
+from bitewing.core.jobs.runners import enqueue_or_leave_to_sweeper
 from bitewing.core.plugins.storage import sha256_hex
 from bitewing.core.runtime import Runtime
 from bitewing.core.storage.keys import spool_key
-
-log = logging.getLogger(__name__)
 
 LIVE_STATUSES = (IngestStatus.RECEIVED, IngestStatus.PROCESSED)
 
@@ -133,10 +131,9 @@ def enqueue_processing(runtime: Runtime, tenant_id: uuid.UUID, ingest_id: uuid.U
     """Queue the processing job; a failure to queue is logged, not raised (the record is already durable)."""
     from bitewing.core.ingest.processing import process_ingest
 
-    try:
-        runtime.jobs.enqueue(process_ingest, tenant_id=str(tenant_id), ingest_id=str(ingest_id))
-    except Exception:
-        log.exception("could not queue processing of ingest %s; the sweeper will retry", ingest_id)
+    enqueue_or_leave_to_sweeper(
+        runtime.jobs, process_ingest, tenant_id=str(tenant_id), ingest_id=str(ingest_id)
+    )
 
 
 def list_records(

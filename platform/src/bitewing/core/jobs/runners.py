@@ -33,6 +33,17 @@ class JobRunner(Protocol):
         ...
 
 
+def enqueue_or_leave_to_sweeper(runner: JobRunner, func: Callable[..., Any], **kwargs: Any) -> None:
+    """Queue `func(runtime, **kwargs)`; a failure to queue (Redis unreachable) is logged, not raised: the
+    database row the job works on is already durable, and the sweeper queues the job again from it."""
+    try:
+        runner.enqueue(func, **kwargs)
+    except Exception:
+        log.exception(
+            "could not queue %s; the sweeper will queue it again", dedupe_key(spec_for(func), kwargs)
+        )
+
+
 class InProcessRunner:
     """Runs jobs on a few threads of this process (no Redis needed), taking queued jobs in the order of
     `QUEUES` and first come, first served within a queue, as RQ workers do."""
