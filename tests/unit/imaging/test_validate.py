@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import struct
 import warnings
 
+import pydicom
 import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.uid import (
     UID,
+    DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     HTJ2KLossless,
@@ -42,6 +45,24 @@ def test_accepts_raw_dataset_and_records_its_syntax(intraoral: Dataset) -> None:
     ds = parse_instance(part10[meta_end:])
     assert ds.file_meta.TransferSyntaxUID == ImplicitVRLittleEndian
     assert ds.Rows == 20
+
+
+@pytest.mark.parametrize(
+    "syntax",
+    [ExplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRBigEndian, DeflatedExplicitVRLittleEndian],
+)
+def test_pixel_data_is_read_as_a_view_of_the_received_bytes(syntax: UID) -> None:
+    """Native Pixel Data is not copied out of the received buffer (a deflated dataset's is inflated), and
+    every element, the ones after the Pixel Data included, reads as pydicom reads the whole file."""
+    source = synthetic.make_instance("intraoral", shape=(300, 240), transfer_syntax=syntax)
+    source.DataSetTrailingPadding = b"\0" * 70_000  # a large element after the Pixel Data
+    data = synthetic.to_bytes(source)
+    ds = parse_instance(data)
+    reference = pydicom.dcmread(io.BytesIO(data))
+    pixels = ds.PixelData
+    assert (isinstance(pixels, memoryview) and pixels.obj is data) == (syntax != DeflatedExplicitVRLittleEndian)
+    assert bytes(pixels) == reference.PixelData
+    assert [(e.tag, e.VR, e.value) for e in ds] == [(e.tag, e.VR, e.value) for e in reference]
 
 
 @pytest.mark.parametrize("syntax", [HTJ2KLossless, JPEGLSLossless])

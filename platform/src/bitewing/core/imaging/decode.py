@@ -2,7 +2,8 @@
 
 Native single-sample data (what X-ray sensors send: uncompressed 8- or 16-bit greyscale) takes a direct
 path: one numpy pass over the received buffer instead of pydicom's copy and two in-place shifts. It gives
-exactly what pydicom's decoder gives (unused high bits cleared, or sign-extended for signed data).
+exactly what pydicom's decoder gives (unused high bits cleared, or sign-extended for signed data). When no
+bit needs clearing the frames are a read-only view of the received buffer, not a copy.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def _native_single_sample(ds: Dataset) -> np.ndarray | None:
     raw = np.frombuffer(ds.PixelData, dtype=dtype, count=count).reshape(frames, rows, columns)
     unused = allocated - int(ds.get("BitsStored", allocated) or allocated)
     if unused <= 0:
-        return raw.astype(dtype.newbyteorder("="))
+        return raw if dtype.isnative else raw.astype(dtype.newbyteorder("="))
     if not signed:
         return np.bitwise_and(raw, np.array((1 << (allocated - unused)) - 1, dtype))
     shifted = np.left_shift(raw, unused)

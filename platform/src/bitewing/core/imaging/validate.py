@@ -18,9 +18,16 @@ from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import generate_fragmented_frames
 from pydicom.errors import InvalidDicomError
+from pydicom.filereader import read_dataset
 from pydicom.pixels import get_decoder
 from pydicom.tag import BaseTag
-from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import (
+    UID,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
 
 REQUIRED_UIDS = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
 OPTIONAL_UIDS = ("FrameOfReferenceUID",)
@@ -56,6 +63,46 @@ def _looks_like_raw_dataset(data: bytes) -> bool:
     return little in _RAW_FIRST_GROUPS or big in _RAW_FIRST_GROUPS
 
 
+class _ViewReader(io.BytesIO):
+    """A BytesIO whose large reads return views of the buffer instead of copies.
+
+    pydicom keeps such a view as the value of a defined-length OB/OW element (Pixel Data), which numpy
+    and the writers read like bytes: a received image is then held once in memory, not twice.
+    """
+
+    VIEW_FROM = 1 << 16
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self._view = memoryview(data)
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        if size is None or size < self.VIEW_FROM:
+            return super().read(size)
+        start = self.tell()
+        end = min(len(self._view), start + size)
+        self.seek(end)
+        return self._view[start:end]  # type: ignore[return-value]  # read like bytes by pydicom and numpy
+
+
+def _dcmread(data: bytes, force: bool) -> Dataset:
+    """`pydicom.dcmread` of `data`, with the Pixel Data and the elements after it read by `_ViewReader`.
+
+    The header is read up to the pixel data, then the rest from the same offset. Deflated datasets are
+    read whole (their bytes are not the dataset's).
+    """
+    header = io.BytesIO(data)
+    ds = pydicom.dcmread(header, force=force, stop_before_pixels=True)
+    if ds.get("file_meta", {}).get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian:
+        return pydicom.dcmread(io.BytesIO(data), force=force)
+    if header.tell() < len(data):
+        rest = _ViewReader(data)
+        rest.seek(header.tell())
+        for tag, element in read_dataset(rest, *ds.original_encoding).items():
+            ds[tag] = element
+    return ds
+
+
 def _read(data: bytes) -> Dataset:
     part10 = data[128:132] == b"DICM"
     if not part10 and not _looks_like_raw_dataset(data):
@@ -63,7 +110,7 @@ def _read(data: bytes) -> Dataset:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            ds = pydicom.dcmread(io.BytesIO(data), force=not part10)
+            ds = _dcmread(data, force=not part10)
             ended_early = any("End of file reached" in str(w.message) for w in caught)
     except InvalidDicomError as exc:
         raise InvalidInstance("not_dicom", f"not a DICOM file: {exc}") from exc
