@@ -169,7 +169,9 @@ def test_native_path_equals_pydicoms_decoder_even_with_garbage_in_unused_bits(
     assert np.array_equal(ours, reference)
     assert photometric == ds.PhotometricInterpretation
     unchanged = stored == allocated
-    assert np.shares_memory(ours, np.frombuffer(ds.PixelData, np.uint8)) == unchanged  # copied only to fix bits
+    assert (
+        np.shares_memory(ours, np.frombuffer(ds.PixelData, np.uint8)) == unchanged
+    )  # copied only to fix bits
     if stored < allocated:
         assert not np.array_equal(ours, raw)  # the garbage was there, and it is gone
 

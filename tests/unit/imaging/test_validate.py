@@ -60,7 +60,9 @@ def test_pixel_data_is_read_as_a_view_of_the_received_bytes(syntax: UID) -> None
     ds = parse_instance(data)
     reference = pydicom.dcmread(io.BytesIO(data))
     pixels = ds.PixelData
-    assert (isinstance(pixels, memoryview) and pixels.obj is data) == (syntax != DeflatedExplicitVRLittleEndian)
+    assert (isinstance(pixels, memoryview) and pixels.obj is data) == (
+        syntax != DeflatedExplicitVRLittleEndian
+    )
     assert bytes(pixels) == reference.PixelData
     assert [(e.tag, e.VR, e.value) for e in ds] == [(e.tag, e.VR, e.value) for e in reference]
 
