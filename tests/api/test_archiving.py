@@ -4,7 +4,9 @@ copy replaces them, nothing is lost on the way, and routing waits for the copy."
 from __future__ import annotations
 
 import io
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -15,10 +17,10 @@ from pydicom.uid import ExplicitVRLittleEndian, HTJ2KLossless, JPEGBaseline8Bit
 from sqlalchemy import select
 
 from bitewing.core.deliveries.services import requeue_due_deliveries
-from bitewing.core.images.models import Image
+from bitewing.core.images.models import Image, Rendition
 from bitewing.core.imaging import synthetic
 from bitewing.core.imaging.transcode import ArchiveMismatch
-from bitewing.core.ingest import archiving
+from bitewing.core.ingest import archiving, processing
 from bitewing.core.ingest.archiving import archive_image, delete_replaced_objects, requeue_unarchived_images
 from bitewing.core.ingest.models import IngestSource
 from bitewing.core.ingest.processing import process_ingest
@@ -249,3 +251,49 @@ def test_a_second_processing_run_racing_the_first_leaves_its_image_and_spool_alo
     assert (record["status"], record["image_id"]) == ("processed", image_id)
     with runtime.db.unit_of_work(owner.tenant_id) as uow:
         assert uow.session.scalars(select(Image.id)).all() == [uuid.UUID(image_id)]
+
+
+def test_two_processing_runs_at_once_list_one_image_and_keep_its_dicom(
+    owner: Any, runtime: Any, held: HoldingRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A re-queued processing job running beside the first (a worker thought dead): both render, both
+    reach the claim together, and the database lets exactly one of them record the image. The other deletes
+    its own renditions only, never the spool that is now the image's DICOM."""
+    _, data = _intraoral()
+    receive_instance(runtime, owner.tenant_id, data, Origin(IngestSource.UPLOAD))
+    (job,) = held.take("process_ingest")
+    together = threading.Barrier(2, timeout=30)
+    claim = processing._claim
+
+    def claim_together(uow: Any, ingest_id: str) -> Any:
+        together.wait()  # both transactions are open and neither has claimed yet
+        return claim(uow, ingest_id)
+
+    monkeypatch.setattr(processing, "_claim", claim_together)
+    written: list[str] = []
+    put = runtime.object_store.put
+
+    def recording_put(key: str, *args: Any, **kwargs: Any) -> Any:
+        written.append(key)
+        return put(key, *args, **kwargs)
+
+    monkeypatch.setitem(runtime.object_store.__dict__, "put", recording_put)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        runs = [pool.submit(process_ingest, runtime, **job) for _ in range(2)]
+        outcomes = sorted((run.result(timeout=60) for run in runs), key=lambda result: result is None)
+    image_id, lost = outcomes
+    assert image_id is not None and lost is None
+    sop = pydicom.dcmread(io.BytesIO(data)).SOPInstanceUID
+    with runtime.db.unit_of_work(owner.tenant_id) as uow:
+        rows = [
+            (str(i.id), i.archive_key)
+            for i in uow.session.scalars(select(Image).filter_by(sop_instance_uid=sop))
+        ]
+        renditions = set(uow.session.scalars(select(Rendition.key).filter_by(image_id=uuid.UUID(image_id))))
+    assert [image for image, _ in rows] == [image_id]
+    assert runtime.object_store.get(rows[0][1]) == data  # the spool survived the losing run
+    assert len(written) == 6 and len(renditions) == 3 and renditions < set(written)
+    for key in set(written) - renditions:
+        with pytest.raises(ObjectNotFound):
+            runtime.object_store.get(key)
+    assert [name for name, _ in held.held] == ["archive_image"]  # queued once, by the winner
