@@ -174,13 +174,19 @@ def test_ingesting_images_grows_the_database_by_metadata_only(
     def stored_objects() -> dict[str, int]:
         return {str(p.relative_to(root)): p.stat().st_size for p in root.rglob("*") if p.is_file()}
 
-    received = [k for k in stored_objects() if "/incoming/" in k and not k.endswith(".meta")]
-    assert len(received) == IMAGES, "the received bytes stay through the grace period after the archive swap"
+    def dicom_objects() -> set[str]:
+        return {k for k in stored_objects() if "/dicom/" in k and not k.endswith(".meta")}
+
+    archives = {key for _id, key, _b, _m in images}
+    assert len(archives) == IMAGES and archives < dicom_objects()
+    assert len(dicom_objects()) == 2 * IMAGES, (
+        "the received bytes stay through the grace period after the swap"
+    )
     assert delete_replaced_objects(runtime, grace=timedelta(0), tenant_ids=[tenant_id]) == IMAGES
     stored = stored_objects()
     for key, size in [(k, b) for _id, k, b, _m in images] + renditions:
         assert stored.get(key) == size, f"{key} missing from the object store or of another size"
-    assert not [k for k in stored if "/incoming/" in k], "replaced spool files should be gone"
+    assert dicom_objects() == archives, "replaced originals should be gone, and nothing else"
     object_bytes = sum(size for key, size in stored.items() if not key.endswith(".meta"))
 
     per_image = growth / IMAGES

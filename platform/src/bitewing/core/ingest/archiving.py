@@ -24,7 +24,7 @@ from bitewing.core.jobs import job
 from bitewing.core.jobs.runners import enqueue_or_leave_to_sweeper
 from bitewing.core.plugins.storage import StoredObject
 from bitewing.core.runtime import Runtime
-from bitewing.core.storage.keys import archive_key
+from bitewing.core.storage.keys import dicom_key
 from bitewing.core.tenancy.services import all_tenant_ids
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def archive_image(runtime: Runtime, tenant_id: str, image_id: str) -> str | None
     stored: StoredObject | None = None
     syntax = source_syntax
     if archived is not None and archived.data is not data:
-        stored = runtime.object_store.put(archive_key(tenant), archived.data, "application/dicom")
+        stored = runtime.object_store.put(dicom_key(tenant), archived.data, "application/dicom")
         syntax = archived.transfer_syntax
     if not _adopt(runtime, tenant, image_id, source_key, stored, syntax):
         if stored is not None:

@@ -17,7 +17,7 @@ from bitewing.core.ingest.models import IngestRecord, IngestSource, IngestStatus
 from bitewing.core.jobs.runners import enqueue_or_leave_to_sweeper
 from bitewing.core.plugins.storage import sha256_hex
 from bitewing.core.runtime import Runtime
-from bitewing.core.storage.keys import spool_key
+from bitewing.core.storage.keys import dicom_key
 
 LIVE_STATUSES = (IngestStatus.RECEIVED, IngestStatus.PROCESSED)
 
@@ -105,7 +105,7 @@ def receive_instance(runtime: Runtime, tenant_id: uuid.UUID, data: bytes, origin
         )
     if existing is not None:
         return Receipt(IngestStatus.DUPLICATE, existing, sop_instance_uid)
-    key = spool_key(tenant_id)
+    key = dicom_key(tenant_id)
     runtime.object_store.put(key, data, "application/dicom", sha256=digest)
     try:
         with runtime.db.unit_of_work(tenant_id) as uow:

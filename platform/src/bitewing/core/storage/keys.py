@@ -5,16 +5,12 @@ from __future__ import annotations
 import uuid
 
 
-def spool_key(tenant_id: uuid.UUID) -> str:
-    """Where a received instance is written before it is acknowledged. It stays the image's stored DICOM
-    until its archive copy replaces it, and for good when it is kept as received (lossy or already
-    compressed originals)."""
-    return f"{tenant_id}/incoming/{uuid.uuid4().hex}.dcm"
-
-
-def archive_key(tenant_id: uuid.UUID) -> str:
-    """Where the archived (lossless compressed or as-received) instance lives."""
-    return f"{tenant_id}/archive/{uuid.uuid4().hex}.dcm"
+def dicom_key(tenant_id: uuid.UUID) -> str:
+    """Where a DICOM instance lives: the bytes as received (written before they are acknowledged, the
+    image's DICOM until its archive copy replaces it, and for good when they are kept as received) and
+    archive copies alike. One prefix, so no store rule meant for transient files can reach an image's
+    only copy."""
+    return f"{tenant_id}/dicom/{uuid.uuid4().hex}.dcm"
 
 
 def rendition_key(tenant_id: uuid.UUID, group: str, name: str, extension: str) -> str:
