@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
+import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
@@ -11,7 +14,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from bitewing.core.db import migrations
 from bitewing.core.db.models import metadata
-from tests.support.databases import temporary_database
+from tests.support.databases import DEFAULT_PG_ADMIN_URL, temporary_database
 
 
 def head(database_url: str) -> str | None:
@@ -82,3 +85,61 @@ def forced_row_level_security(database_url: str) -> set[str]:
             return {row[0] for row in rows}
     finally:
         engine.dispose()
+
+
+@pytest.mark.integration
+def test_the_archive_backfill_reaches_every_tenant_when_a_plain_role_owns_the_database() -> None:
+    """0006 marks the images stored before it as archived. Their table forces row-level security, which
+    binds its owner too unless that owner is a superuser: run by a plain owner role (as operators should
+    migrate), the backfill must still reach every tenant's images, and the table stays forced."""
+    owner = f"bitewing_owner_{secrets.token_hex(4)}"
+    with psycopg.connect(DEFAULT_PG_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {owner} LOGIN NOSUPERUSER CREATEROLE")
+    try:
+        with temporary_database() as database:
+            with psycopg.connect(DEFAULT_PG_ADMIN_URL, autocommit=True) as admin:
+                admin.execute(f"ALTER DATABASE {database.name} OWNER TO {owner}")
+            url = f"postgresql+psycopg://{owner}@127.0.0.1:5432/{database.name}"
+            command.upgrade(migrations.alembic_config(url), "0005")
+            tenants = [_image_before_0006(url) for _ in range(2)]
+            migrations.upgrade(url)
+            with psycopg.connect(database.url) as superuser:  # sees every tenant's rows
+                rows = superuser.execute(
+                    "SELECT tenant_id, archived_at = created_at FROM images ORDER BY created_at"
+                ).fetchall()
+            assert rows == [(tenant, True) for tenant in tenants]
+            assert "images" in forced_row_level_security(url)
+    finally:
+        with psycopg.connect(DEFAULT_PG_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f"DROP ROLE IF EXISTS {owner}")
+
+
+def _image_before_0006(url: str) -> uuid.UUID:
+    """A tenant with one image, inserted as the schema stood at revision 0005; the tenant's id."""
+    tenant, study, series = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    values = {"tenant": tenant, "study": study, "series": series, "image": uuid.uuid4()}
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text("SELECT set_config('app.tenant_id', :tenant, true)"), {"tenant": str(tenant)}
+            )
+            for statement in (
+                "INSERT INTO tenants (id, slug, name, region, created_at, updated_at)"
+                " VALUES (:tenant, 'practice-' || left(CAST(:tenant AS text), 8), 'Practice', 'eu', now(), now())",
+                "INSERT INTO studies (id, tenant_id, study_instance_uid, created_at)"
+                " VALUES (:study, :tenant, '1.2.3', now())",
+                "INSERT INTO series (id, tenant_id, study_id, series_instance_uid, modality, created_at)"
+                " VALUES (:series, :tenant, :study, '1.2.3.4', 'IO', now())",
+                "INSERT INTO images (id, tenant_id, study_id, series_id, match_status, sop_instance_uid,"
+                " sop_class_uid, version, superseded, modality, image_type, teeth, rows, columns, frames,"
+                " bits_stored, photometric, original_transfer_syntax, original_bytes, original_sha256,"
+                " pixel_bytes, archive_key, archive_bytes, archive_sha256, archive_transfer_syntax, created_at)"
+                " VALUES (:image, :tenant, :study, :series, 'unmatched', '1.2.3.4.5', '1.2.840.10008.5.1.4.1.1.1.3',"
+                " 1, false, 'IO', 'intraoral', '[]', 2, 2, 1, 12, 'MONOCHROME2', '1.2.840.10008.1.2.1', 8, 'x',"
+                " 8, 'k', 8, 'x', '1.2.840.10008.1.2.4.201', clock_timestamp())",
+            ):
+                connection.execute(text(statement), values)
+    finally:
+        engine.dispose()
+    return tenant
