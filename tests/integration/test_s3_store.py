@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import time
 import urllib.error
 import urllib.request
@@ -11,10 +12,15 @@ from typing import Any
 import pydicom
 import pytest
 from pydicom.data import get_testdata_file
+from pydicom.encaps import get_frame
+from pydicom.uid import HTJ2KLossless
 
 import bitewing.connectors.s3.plugin
 from bitewing.connectors.s3.plugin import s3_store_factory
 from bitewing.connectors.s3.store import IMMUTABLE_CACHE_CONTROL, S3ObjectStore
+from bitewing.core.dicomweb.frames import read_frames
+from bitewing.core.imaging import synthetic
+from bitewing.core.imaging.transcode import lossless_archive
 from bitewing.core.plugins import ObjectNotFound, ObjectStoreError
 from bitewing.core.plugins.manager import build_plugins
 from bitewing.core.plugins.storage import sha256_hex
@@ -65,9 +71,35 @@ def test_round_trip_records_sha256(store: S3ObjectStore) -> None:
 
 
 def test_missing_key_is_object_not_found(store: S3ObjectStore) -> None:
-    for operation in (store.get, store.open, store.head):
+    for operation in (store.get, store.open, store.open_random, store.head):
         with pytest.raises(ObjectNotFound):
             operation("no/such/key")
+
+
+def test_a_slice_of_a_stored_volume_is_read_without_fetching_the_volume(
+    store: S3ObjectStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """WADO-RS frames of a CBCT archived as HTJ2K: the last slice's codestream comes through ranged GETs of
+    the header and offset table and of the frame itself, a small part of the object."""
+    volume = synthetic.make_instance("cbct", shape=(256, 256), frames=48, seed=5)
+    archived, _syntax = lossless_archive(volume)
+    store.put("volumes/v1.dcm", archived, "application/dicom")
+    expected = get_frame(pydicom.dcmread(io.BytesIO(archived)).PixelData, 47, number_of_frames=48)
+    fetched: list[int] = []
+    get_object = store.client.get_object
+
+    def counting_get_object(**kwargs: Any) -> Any:
+        response = get_object(**kwargs)
+        fetched.append(int(response["ContentLength"]))
+        return response
+
+    monkeypatch.setattr(store.client, "get_object", counting_get_object)
+    with store.open_random("volumes/v1.dcm") as stream:
+        (frame,) = read_frames(stream, [47], str(HTJ2KLossless))
+    assert frame == expected
+    assert len(fetched) == 2 and sum(fetched) < len(archived) / 4, (fetched, len(archived))
+    with store.open_random("volumes/v1.dcm") as stream:
+        assert stream.read() == archived  # and the whole object reads as it was stored
 
 
 def test_get_verify_detects_a_changed_object(seaweedfs: SeaweedFS, store: S3ObjectStore) -> None:

@@ -363,7 +363,7 @@ def retrieve_metadata(
     audit_retrieval(uow, actor, located, "metadata")
     out = []
     for item in located:
-        with store.open(item.image.archive_key) as stream:
+        with store.open_random(item.image.archive_key) as stream:
             out.append(metadata(read_dataset(stream, header_only=True)))
     return out
 

@@ -184,7 +184,7 @@ def retrieve_frames(study: str, series: str, instance: str, frame_list: str) -> 
     )
     store = runtime().object_store
     boundary = new_boundary()
-    parts = frames.frame_parts(lambda: store.open(key), [n - 1 for n in numbers], chosen)
+    parts = frames.frame_parts(lambda: store.open_random(key), [n - 1 for n in numbers], chosen)
     content_type = f'multipart/related; type="{chosen.media_type}"; boundary="{boundary}"; transfer-syntax={chosen.syntax}'
     return Response(write_parts(parts, boundary), content_type=content_type)
 
@@ -213,7 +213,7 @@ def rendered_frame(study: str, series: str, instance: str, frame: str) -> Respon
         ) from exc
     services.audit_retrieval(uow, actor, [located], "rendered_frame", frame=number)
     store, key = runtime().object_store, located.image.archive_key
-    body = rendered_frames.render_frame(lambda: store.open(key), number - 1, content_type, viewport)
+    body = rendered_frames.render_frame(lambda: store.open_random(key), number - 1, content_type, viewport)
     response = Response(body, content_type=content_type)
     response.headers["Cache-Control"] = "private, no-store"
     return response

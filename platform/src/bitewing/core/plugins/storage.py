@@ -73,6 +73,12 @@ class ObjectStore(abc.ABC):
     def open(self, key: str) -> BinaryIO:
         """A readable stream of the object under `key`; raises `ObjectNotFound`."""
 
+    def open_random(self, key: str) -> BinaryIO:
+        """A stream of the object under `key` for reading parts of it (a volume's frames, a header), seekable
+        where the store can read ranges; raises `ObjectNotFound`. The default is `open` (a file is seekable);
+        a remote store should fetch only what is read."""
+        return self.open(key)
+
     @abc.abstractmethod
     def head(self, key: str) -> StoredObject:
         """Size, checksum and content type of the object under `key`; raises `ObjectNotFound`."""

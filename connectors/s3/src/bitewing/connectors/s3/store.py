@@ -15,9 +15,11 @@ from typing import Any, BinaryIO, cast
 from urllib.parse import urlsplit
 
 from botocore.client import BaseClient
+from botocore.exceptions import ClientError
 
 from bitewing.connectors.s3.client import S3Settings, make_client
 from bitewing.connectors.s3.errors import s3_errors
+from bitewing.connectors.s3.ranged import RangedReader
 from bitewing.core.plugins import ObjectStore, ObjectStoreError, StoredObject
 from bitewing.core.plugins.storage import attachment_disposition, sha256_hex
 
@@ -101,6 +103,25 @@ class S3ObjectStore(ObjectStore):
         with self._errors("get", key):
             response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
         return cast(BinaryIO, response["Body"])
+
+    def open_random(self, key: str) -> BinaryIO:
+        """A seekable `RangedReader` of the object: only the ranges read are fetched (ranged GETs)."""
+
+        def fetch(start: int, end: int) -> tuple[bytes, int]:
+            with self._errors("get", key):
+                try:
+                    response = self.client.get_object(
+                        Bucket=self.bucket, Key=self._key(key), Range=f"bytes={start}-{end}"
+                    )
+                except ClientError as exc:
+                    if exc.response.get("Error", {}).get("Code") != "InvalidRange":
+                        raise
+                    return b"", self.head(key).size  # at or past the end (an empty object)
+                with response["Body"] as body:
+                    data: bytes = body.read()
+            return data, int(response["ContentRange"].rsplit("/", 1)[1])
+
+        return cast(BinaryIO, RangedReader(fetch))
 
     def head(self, key: str) -> StoredObject:
         """Size, content type and recorded SHA-256 (``""`` if the object was written without one)."""
