@@ -168,12 +168,23 @@ def test_native_path_equals_pydicoms_decoder_even_with_garbage_in_unused_bits(
     assert ours.dtype == reference.dtype and ours.dtype.isnative
     assert np.array_equal(ours, reference)
     assert photometric == ds.PhotometricInterpretation
-    unchanged = stored == allocated
-    assert (
-        np.shares_memory(ours, np.frombuffer(ds.PixelData, np.uint8)) == unchanged
-    )  # copied only to fix bits
+    copied = not np.shares_memory(ours, np.frombuffer(ds.PixelData, np.uint8))
+    assert copied == (stored < allocated)  # a copy only where bits had to be fixed
     if stored < allocated:
         assert not np.array_equal(ours, raw)  # the garbage was there, and it is gone
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_clean_unsigned_frames_are_not_copied(signed: bool) -> None:
+    """12-bit values with nothing in the unused bits: unsigned frames are the received buffer itself (a
+    view), signed ones are sign-extended into a copy; both equal pydicom's decoding."""
+    ds = synthetic.make_instance("intraoral", shape=(40, 30))
+    if signed:
+        ds.PixelRepresentation = 1
+    ds = parse_instance(synthetic.to_bytes(ds))
+    ours, _ = stored_frames(ds)
+    assert np.array_equal(ours, _pydicom_frames(ds)) and ours.dtype == _pydicom_frames(ds).dtype
+    assert np.shares_memory(ours, np.frombuffer(ds.PixelData, np.uint8)) == (not signed)
 
 
 def test_frames_beyond_number_of_frames_are_not_returned_by_either_path() -> None:

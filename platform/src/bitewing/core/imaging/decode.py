@@ -3,7 +3,8 @@
 Native single-sample data (what X-ray sensors send: uncompressed 8- or 16-bit greyscale) takes a direct
 path: one numpy pass over the received buffer instead of pydicom's copy and two in-place shifts. It gives
 exactly what pydicom's decoder gives (unused high bits cleared, or sign-extended for signed data). When no
-bit needs clearing the frames are a read-only view of the received buffer, not a copy.
+bit needs clearing (none is allocated unused, or no unsigned value has one set) the frames are a read-only
+view of the received buffer, not a copy.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def _native_single_sample(ds: Dataset) -> np.ndarray | None:
     if unused <= 0:
         return raw if dtype.isnative else raw.astype(dtype.newbyteorder("="))
     if not signed:
-        return np.bitwise_and(raw, np.array((1 << (allocated - unused)) - 1, dtype))
+        mask = (1 << (allocated - unused)) - 1
+        return raw if int(raw.max(initial=0)) <= mask else np.bitwise_and(raw, np.array(mask, dtype))
     shifted = np.left_shift(raw, unused)
     return np.right_shift(shifted, unused, out=shifted)
 

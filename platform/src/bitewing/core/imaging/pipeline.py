@@ -26,7 +26,7 @@ from bitewing.core.imaging.render import (
     tile_views,
 )
 from bitewing.core.imaging.transcode import lossless_archive
-from bitewing.core.imaging.validate import expected_native_length, parse_instance
+from bitewing.core.imaging.validate import expected_native_length, parse_instance, read_accepted
 from bitewing.core.imaging.window import display_frames, greyscale_lookup
 
 
@@ -107,18 +107,19 @@ def render_instance(
 
 
 def archive_instance(data: bytes) -> ArchivedInstance:
-    """The lossless archive copy of one received instance, verified bit-exact (`transcode.lossless_archive`).
+    """The lossless archive copy of one instance that `render_instance` accepted, verified bit-exact
+    (`transcode.lossless_archive`); its checks are not run again.
 
     Lossy or already-archived input comes back as `data` itself (the same object), so a caller can tell
     that there is nothing new to store.
 
-    :raises validate.InvalidInstance: when the bytes are rejected.
+    :raises validate.InvalidInstance: when the bytes cannot be parsed.
     :raises transcode.ArchiveMismatch: when the encoded copy does not decode to the original values.
     """
     timings: dict[str, float] = {}
     start = time.perf_counter()
     with _timed(timings, "parse"):
-        ds = parse_instance(data)
+        ds = read_accepted(data)
     with _timed(timings, "archive"):
         archive, syntax = lossless_archive(ds, original=data)
     timings["total"] = time.perf_counter() - start

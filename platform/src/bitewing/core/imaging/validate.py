@@ -355,3 +355,14 @@ def parse_instance(data: bytes, *, max_pixels: int = 400_000_000, max_depth: int
         _check_syntax_supported(syntax)
         _check_pixel_length(ds, syntax)
     return ds
+
+
+def read_accepted(data: bytes) -> Dataset:
+    """Parse bytes that `parse_instance` has accepted before (a processed instance's stored DICOM), without
+    running its checks again.
+
+    :raises InvalidInstance: when the bytes cannot be parsed at all (they are not what was accepted).
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _read(data if isinstance(data, bytes) else bytes(data))
