@@ -18,6 +18,7 @@ from pydicom.uid import (
     HTJ2KLossless,
     ImplicitVRLittleEndian,
     JPEGLSLossless,
+    RLELossless,
 )
 
 from bitewing.core.imaging import synthetic
@@ -49,20 +50,30 @@ def test_accepts_raw_dataset_and_records_its_syntax(intraoral: Dataset) -> None:
 
 @pytest.mark.parametrize(
     "syntax",
-    [ExplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRBigEndian, DeflatedExplicitVRLittleEndian],
+    [
+        ExplicitVRLittleEndian,
+        ImplicitVRLittleEndian,
+        ExplicitVRBigEndian,
+        DeflatedExplicitVRLittleEndian,
+        JPEGLSLossless,
+        RLELossless,
+    ],
 )
 def test_pixel_data_is_read_as_a_view_of_the_received_bytes(syntax: UID) -> None:
-    """Native Pixel Data is not copied out of the received buffer (a deflated dataset's is inflated), and
-    every element, the ones after the Pixel Data included, reads as pydicom reads the whole file."""
-    source = synthetic.make_instance("intraoral", shape=(300, 240), transfer_syntax=syntax)
+    """Native Pixel Data is not copied out of the received buffer (a deflated dataset's is inflated;
+    encapsulated pixel data, which pydicom's fragment readers need as bytes, is copied), and every element,
+    the ones after the Pixel Data included, reads as pydicom reads the whole file. The sizes exceed the
+    reader's view threshold."""
+    source = synthetic.make_instance("intraoral", shape=(600, 480), transfer_syntax=syntax)
     source.DataSetTrailingPadding = b"\0" * 70_000  # a large element after the Pixel Data
     data = synthetic.to_bytes(source)
     ds = parse_instance(data)
     reference = pydicom.dcmread(io.BytesIO(data))
     pixels = ds.PixelData
-    assert (isinstance(pixels, memoryview) and pixels.obj is data) == (
-        syntax != DeflatedExplicitVRLittleEndian
-    )
+    assert len(pixels) > 65_536
+    native = syntax in (ExplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRBigEndian)
+    assert (isinstance(pixels, memoryview) and pixels.obj is data) == native
+    assert isinstance(pixels, bytes) != native
     assert bytes(pixels) == reference.PixelData
     assert [(e.tag, e.VR, e.value) for e in ds] == [(e.tag, e.VR, e.value) for e in reference]
 

@@ -88,8 +88,10 @@ class _ViewReader(io.BytesIO):
 def _dcmread(data: bytes, force: bool) -> Dataset:
     """`pydicom.dcmread` of `data`, with the Pixel Data and the elements after it read by `_ViewReader`.
 
-    The header is read up to the pixel data, then the rest from the same offset. Deflated datasets are
-    read whole (their bytes are not the dataset's).
+    The header is read up to the pixel data, then the rest from the same offset. Only defined-length values
+    (native pixel data) stay views: pydicom's encapsulation helpers take anything but bytes for a file, so
+    encapsulated pixel data is copied to bytes. Deflated datasets are read whole (their bytes are not the
+    dataset's).
     """
     header = io.BytesIO(data)
     ds = pydicom.dcmread(header, force=force, stop_before_pixels=True)
@@ -99,6 +101,8 @@ def _dcmread(data: bytes, force: bool) -> Dataset:
         rest = _ViewReader(data)
         rest.seek(header.tell())
         for tag, element in read_dataset(rest, *ds.original_encoding).items():
+            if isinstance(element, RawDataElement) and element.length == _UNDEFINED_LENGTH:
+                element = element._replace(value=bytes(element.value or b""))  # encapsulated: pydicom wants bytes
             ds[tag] = element
     return ds
 
