@@ -102,7 +102,8 @@ def _dcmread(data: bytes, force: bool) -> Dataset:
         rest.seek(header.tell())
         for tag, element in read_dataset(rest, *ds.original_encoding).items():
             if isinstance(element, RawDataElement) and element.length == _UNDEFINED_LENGTH:
-                element = element._replace(value=bytes(element.value or b""))  # encapsulated: pydicom wants bytes
+                # encapsulated: pydicom's fragment readers want bytes
+                element = element._replace(value=bytes(element.value or b""))
             ds[tag] = element
     return ds
 
