@@ -89,9 +89,9 @@ def _dcmread(data: bytes, force: bool) -> Dataset:
     """`pydicom.dcmread` of `data`, with the Pixel Data and the elements after it read by `_ViewReader`.
 
     The header is read up to the pixel data, then the rest from the same offset. Only defined-length values
-    (native pixel data) stay views: pydicom's encapsulation helpers take anything but bytes for a file, so
-    encapsulated pixel data is copied to bytes. Deflated datasets are read whole (their bytes are not the
-    dataset's).
+    (native pixel data) stay views: pydicom's encapsulation helpers treat any buffer that is not bytes as a
+    file, so encapsulated pixel data is copied to bytes. Deflated datasets are read whole (their bytes are
+    not the dataset's).
     """
     header = io.BytesIO(data)
     ds = pydicom.dcmread(header, force=force, stop_before_pixels=True)
