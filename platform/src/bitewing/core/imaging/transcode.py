@@ -125,22 +125,20 @@ def lossless_archive(
     *,
     original: bytes | None = None,
     syntax: UID = ARCHIVE_SYNTAX,
-    stored: tuple[np.ndarray, str] | None = None,
 ) -> tuple[bytes, str]:
     """The instance as Part-10 bytes in a lossless compressed syntax, and that syntax's UID.
 
     Lossy-compressed input, input already in `syntax` and pixel data no lossless codec here can hold
     (1-bit, 32-bit, float) are returned unchanged: `original` (the bytes as received) when given, else `ds`
     re-serialised in its own syntax. Otherwise the frames are encoded, decoded again and compared with
-    the original stored values before anything is returned. `stored` may pass the output of
-    `stored_frames(ds)` when the caller already has it.
+    the original stored values before anything is returned.
 
     :raises ArchiveMismatch: when the encoded result is not bit-exact.
     """
     source = UID(ds.file_meta.TransferSyntaxUID)
     if codecs.is_lossy(source) or source == syntax or int(ds.BitsAllocated) not in (8, 16):
         return _unchanged(ds, original)
-    frames, photometric = stored if stored is not None else stored_frames(ds)
+    frames, photometric = stored_frames(ds)
     samples = int(ds.get("SamplesPerPixel", 1) or 1)
     as_stored = photometric == ds.PhotometricInterpretation and (
         samples == 1 or int(ds.get("PlanarConfiguration", 0) or 0) == 0

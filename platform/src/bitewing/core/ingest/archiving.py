@@ -22,6 +22,7 @@ from bitewing.core.images.models import Image
 from bitewing.core.imaging.pipeline import archive_instance
 from bitewing.core.jobs import job
 from bitewing.core.jobs.runners import enqueue_or_leave_to_sweeper
+from bitewing.core.jobs.sweep import requeue_selected
 from bitewing.core.plugins.storage import StoredObject
 from bitewing.core.runtime import Runtime
 from bitewing.core.storage.keys import dicom_key
@@ -119,18 +120,8 @@ def requeue_unarchived_images(
     tenant_ids: list[uuid.UUID] | None = None,
 ) -> int:
     """Queue the archive job again for every image still unarchived after `older_than`; returns how many."""
-    cutoff = utcnow() - older_than
-    tenant_ids = all_tenant_ids(runtime.db) if tenant_ids is None else tenant_ids
-    queued = 0
-    for tenant_id in tenant_ids:
-        with runtime.db.unit_of_work(tenant_id) as uow:
-            waiting = uow.session.scalars(
-                select(Image.id).where(Image.archived_at.is_(None), Image.created_at < cutoff)
-            ).all()
-        for image_id in waiting:
-            queue_archiving(runtime, tenant_id, image_id)
-        queued += len(waiting)
-    return queued
+    waiting = select(Image.id).where(Image.archived_at.is_(None), Image.created_at < utcnow() - older_than)
+    return requeue_selected(runtime, waiting, queue_archiving, tenant_ids)
 
 
 def delete_replaced_objects(

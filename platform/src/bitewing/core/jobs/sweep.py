@@ -4,12 +4,37 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+
+from sqlalchemy import Select
 
 from bitewing.core.runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+
+def requeue_selected(
+    runtime: Runtime,
+    statement: Select[tuple[uuid.UUID]],
+    queue: Callable[[Runtime, uuid.UUID, uuid.UUID], None],
+    tenant_ids: list[uuid.UUID] | None = None,
+) -> int:
+    """Call `queue(runtime, tenant_id, row_id)` for every id `statement` selects, tenant by tenant (row-level
+    security scopes the statement to each; default: every tenant); returns how many were queued."""
+    from bitewing.core.tenancy.services import all_tenant_ids
+
+    tenant_ids = all_tenant_ids(runtime.db) if tenant_ids is None else tenant_ids
+    queued = 0
+    for tenant_id in tenant_ids:
+        with runtime.db.unit_of_work(tenant_id) as uow:
+            selected = uow.session.scalars(statement).all()
+        for row_id in selected:
+            queue(runtime, tenant_id, row_id)
+        queued += len(selected)
+    return queued
 
 
 @dataclass(frozen=True)

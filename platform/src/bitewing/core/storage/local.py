@@ -141,10 +141,6 @@ class LocalFolderStore(ObjectStore):
             raise ObjectNotFound("link expired")
         return Grant(_check_key(payload["k"]), payload.get("f"))
 
-    def resolve_signed(self, token: str) -> str:
-        """The key a signed URL token grants, or raise `ObjectNotFound` if forged or expired."""
-        return self.resolve_grant(token).key
-
     def check(self) -> None:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
