@@ -251,6 +251,54 @@ def test_patient_images_viewer_full_resolution_and_download(
     assert problems == []
 
 
+def test_actual_size_asked_while_the_preview_loads_shows_the_full_rendition(
+    page: Any, demo_server: LiveServer, problems: list[str]
+) -> None:
+    """The full rendition waits for the preview: loaded at the same time into the one <img>, the later load
+    event answered both, and the viewer could call the preview "full" (a race seen under load)."""
+    from playwright.sync_api import expect
+
+    sign_in(page, DENTIST)
+    open_patient(page, "Chen", "Chen, Amelia")
+    thumbs = page.locator("#image-grid button.thumb")
+    expect(thumbs).to_have_count(3)
+    page.wait_for_function(ALL_THUMBNAILS_LOADED)
+    thumbnails = set(page.evaluate("[...document.querySelectorAll('#image-grid img')].map((i) => i.src)"))
+    image = page.evaluate(GET_JSON, f"/api/v1/images/{thumbs.first.get_attribute('data-image-id')}")
+    held: list[Any] = []
+    asked: list[str] = []
+
+    def hold_the_preview(route: Any) -> None:
+        if route.request.url in thumbnails:
+            route.continue_()
+        elif not held:
+            held.append(route)
+        else:
+            asked.append(route.request.url)
+            route.continue_()
+
+    page.route(re.compile(r"/files/"), hold_the_preview)
+    thumbs.first.click()
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the viewer did not ask for the preview"
+    page.get_by_role("button", name="Actual size").click()
+    page.wait_for_timeout(500)
+    assert asked == [], "the full rendition was asked for while the preview was still loading"
+
+    held[0].continue_()
+    page.wait_for_function(SHOWN_RENDITION, arg="full")
+    wait_for_viewer_size(page, image["columns"], image["rows"])
+    expect(page.locator("#viewer-status")).to_have_text(
+        f"Full resolution, {image['columns']} {TIMES} {image['rows']} px"
+    )
+    assert len(asked) == 1, asked
+    page.unroute(re.compile(r"/files/"))
+    assert problems == []
+
+
 def test_upload_shows_each_file_and_files_the_new_image(
     page: Any, demo_server: LiveServer, problems: list[str], tmp_path: Path
 ) -> None:

@@ -240,6 +240,12 @@ async function showRendition(name, mine) {
 
 async function loadFull() {
   if (!state || state.shown === "full" || state.loadingFull || !state.detail) return;
+  if (state.previewPending) {
+    // Both would load into the one <img>, and the later load event would answer both: `load` shows the
+    // full rendition once the preview is in.
+    state.fullWanted = true;
+    return;
+  }
   const mine = generation;
   state.loadingFull = true;
   renderFullButton();
@@ -370,6 +376,8 @@ async function load() {
   state.detail = null;
   state.shown = null;
   state.loadingFull = false;
+  state.previewPending = false;
+  state.fullWanted = false;
   state.slice = null;
   hideSlices();
   showMessage(byId("viewer-error"), "");
@@ -410,8 +418,10 @@ async function load() {
   renderFullButton();
   renderSlices();
   renderDeliveries(state.detail, mine);
+  state.previewPending = true;
   const ok = await showRendition("preview", mine);
   if (mine !== generation) return;
+  state.previewPending = false;
   if (ok) {
     const preview = rendition(state.detail, "preview");
     setStatus(`Preview, ${preview.width} × ${preview.height} px`);
@@ -419,7 +429,7 @@ async function load() {
     setStatus("");
   }
   renderFullButton();
-  if (byId("viewer-stage").dataset.zoom === "actual") loadFull();
+  if (state.fullWanted || byId("viewer-stage").dataset.zoom === "actual") loadFull();
 }
 
 async function move(delta) {
@@ -489,7 +499,7 @@ export function init(context) {
  */
 export function open(context, { items, index, offset = 0, total = items.length, onEdge, onMove, onClose }) {
   ctx = context;
-  state = { items, index, offset, total, onEdge, onMove, onClose, detail: null, shown: null };
+  state = { items, index, offset, total, onEdge, onMove, onClose, detail: null, shown: null, previewPending: false };
   const box = dialog();
   if (!box.open) box.showModal();
   byId("viewer-close").focus();
