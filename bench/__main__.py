@@ -18,10 +18,21 @@ SUITES = ("imaging", "ingest", "latency", "storage", "routing")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
+def _cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (hosts of one machine kind differ), else the architecture."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return platform.machine()
+    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    return names[0] if names else platform.machine()
+
+
 def _environment() -> dict[str, object]:
     return {
         "python": platform.python_version(),
         "machine": platform.machine(),
+        "cpu": _cpu_model(),
         "cpus": os.cpu_count(),
         "load_average_at_start": os.getloadavg(),
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -19,7 +19,8 @@ def environment(env: Mapping[str, Any]) -> str:
     """One sentence: Python, CPUs, the load average at start and the suite's seconds."""
     load = ", ".join(f"{x:.2f}" for x in env["load_average_at_start"])
     return (
-        f"Python {env['python']} on {env['cpus']} CPUs ({env['machine']}), load average at start {load}, "
+        f"Python {env['python']} on {env['cpus']} CPUs ({env.get('cpu', env['machine'])}), "
+        f"load average at start {load}, "
         f"{env['seconds']} s in all."
     )
 
