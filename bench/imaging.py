@@ -59,6 +59,7 @@ TARGETS = {
     "archive_size_vs_best": 1.10,
     "archive_encode_mps": 70.0,
     "intraoral_images_per_s": 25.0,
+    "intraoral_speedup_vs_naive": 25.0 / 13.5,
     "cbct_s_per_100mp": 2.0,
 }
 
@@ -450,6 +451,16 @@ def _targets(results: dict[str, object]) -> list[dict[str, object]]:
                 TARGETS["intraoral_images_per_s"],
             )
         )
+    target_size = pipeline["intraoral 2.0 MP (1667x1200, 12-bit)"]
+    checks.append(
+        (
+            "pipeline speed-up over the naive peer, 2.0 MP (the issue's 25 images/s over the 12-15 it "
+            "measured for the naive path: the same bar on a host of another speed)",
+            target_size["speedup_vs_naive"],
+            ">=",
+            round(TARGETS["intraoral_speedup_vs_naive"], 2),
+        )
+    )
     checks.append(("CBCT s per 100 MP", cbct["s_per_100_mp"], "<=", 2.0))
     return [
         {"target": t, "measured": m, "op": op, "bound": b, "met": bool(m <= b if op == "<=" else m >= b)}
