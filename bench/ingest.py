@@ -40,7 +40,7 @@ from bitewing.core.imaging.validate import parse_instance
 from bitewing.core.ingest.models import IngestSource
 from bitewing.core.ingest.services import Origin, receive_instance
 from bitewing.core.runtime import Runtime, build_runtime
-from bitewing.core.storage.keys import spool_key
+from bitewing.core.storage.keys import dicom_key
 from bitewing.core.tenancy import services as tenancy
 from tests.support import Orthanc, storescu
 from tests.support.databases import DEFAULT_PG_ADMIN_URL, temporary_database
@@ -209,7 +209,7 @@ def stage_breakdown(sample: Path, repeat: int) -> dict[str, float]:
         stages = {
             "sha256_ms": _median_ms(lambda: hashlib.sha256(data).hexdigest(), repeat),
             "parse_instance_ms": _median_ms(lambda: parse_instance(data), repeat),
-            "object_store_put_ms": _median_ms(lambda: store.put(spool_key(tenant_id), data, "x"), repeat),
+            "object_store_put_ms": _median_ms(lambda: store.put(dicom_key(tenant_id), data, "x"), repeat),
             "receive_instance_ms": _median_ms(
                 lambda: receive_instance(runtime, tenant_id, fresh(), origin), repeat
             ),
