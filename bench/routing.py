@@ -42,8 +42,8 @@ from bitewing.core.auth.actor import system_actor
 from bitewing.core.config import load_settings
 from bitewing.core.deliveries import encoding
 from bitewing.core.deliveries.models import Delivery, DeliveryRole, DeliveryState
-from bitewing.core.deliveries.services import _instance_ref, deliver
-from bitewing.core.images.models import Image
+from bitewing.core.deliveries.services import deliver, instance_ref
+from bitewing.core.images.models import Image, Series, Study
 from bitewing.core.ingest.models import IngestSource
 from bitewing.core.ingest.services import Origin, receive_instance
 from bitewing.core.plugins.connectors import InstanceRef, TransferSyntaxPreference
@@ -190,7 +190,9 @@ def native_payloads(
                 image.original_transfer_syntax,
                 TransferSyntaxPreference.UNCOMPRESSED,
             )
-            payloads.append((data, _instance_ref(uow, image, data, syntax)))
+            study = uow.session.get(Study, image.study_id)
+            series = uow.session.get(Series, image.series_id)
+            payloads.append((data, instance_ref(image, study, series, data, syntax)))
     return payloads
 
 

@@ -111,9 +111,11 @@ def _claim(uow: UnitOfWork, delivery_id: uuid.UUID) -> datetime | None:
     return now if result.rowcount == 1 else None
 
 
-def _instance_ref(
+def instance_ref(
     image: Image, study: Study | None, series: Series | None, data: bytes, transfer_syntax: str
 ) -> InstanceRef:
+    """What a connector is told about the instance it sends: UIDs, the syntax and digest of `data` (the
+    bytes as encoded for the target) and an opaque object name."""
     return InstanceRef(
         sop_instance_uid=image.sop_instance_uid,
         sop_class_uid=image.sop_class_uid,
@@ -195,7 +197,7 @@ def deliver(runtime: Runtime, tenant_id: str, delivery_id: str) -> str:
         data, syntax = encode_for_target(
             archive, image.archive_transfer_syntax, image.original_transfer_syntax, target.transfer_syntax
         )
-        ref = _instance_ref(image, study, series, data, syntax)
+        ref = instance_ref(image, study, series, data, syntax)
         with open_connection(runtime, target) as connection:
             result = connection.store_instance(data, ref)
             if not connection.verify_instance(ref):
