@@ -7,7 +7,7 @@ jobs), on PostgreSQL as the app role with the local-folder object store. Every i
 patient, as in a practice. Before and after, the database's size is read as the sum of
 ``pg_total_relation_size`` (table, TOAST and indexes) of every table in the ``public`` schema (dead tuples
 from the ingest record's status updates included; WAL not); the object store is measured by walking its folder
-and sorting files by key (renditions by name, archive, spool, JSON sidecars).
+and sorting files by key (renditions by name, DICOM, JSON sidecars).
 """
 
 from __future__ import annotations
@@ -68,7 +68,8 @@ def large_objects(owner_url: str) -> int:
 
 
 def object_store_bytes(root: Path) -> dict[str, dict[str, int]]:
-    """Files and bytes below `root` by class: rendition name, archive, spool, sidecar."""
+    """Files and bytes below `root` by class: rendition name, DICOM (archive copies, and received bytes an
+    archive copy has not replaced yet: one key prefix), sidecar."""
     out: dict[str, dict[str, int]] = {}
     for path in root.rglob("*"):
         if not path.is_file():
@@ -78,10 +79,8 @@ def object_store_bytes(root: Path) -> dict[str, dict[str, int]]:
             kind = "sidecar (.meta)"
         elif parts[1] == "renditions":
             kind = f"rendition {path.stem}"
-        elif parts[1] == "archive":
-            kind = "archive"
-        elif parts[1] == "incoming":
-            kind = "received, not yet archived or replaced"
+        elif parts[1] == "dicom":
+            kind = "DICOM kept (the archive copies once processed)"
         else:
             kind = f"other {parts[1]}"
         entry = out.setdefault(kind, {"files": 0, "bytes": 0})
