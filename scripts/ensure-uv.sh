@@ -12,7 +12,8 @@ command -v uv >/dev/null 2>&1 || export PATH="$HOME/.local/bin:$PATH"
 uv --version
 
 if [ -z "${UV_PYTHON:-}" ]; then
-  preferred="$(uv python find --no-project '==3.12.*' 2>/dev/null || true)"
+  # --system: not the project's own .venv (its interpreter is not one to build a venv from).
+  preferred="$(uv python find --no-project --system '==3.12.*' 2>/dev/null || true)"
   if [ -z "$preferred" ] && command -v pyenv >/dev/null 2>&1; then
     # pyenv keeps non-global versions behind shims uv cannot run: look in its versions folder.
     preferred="$(ls -d "$(pyenv root)"/versions/3.12*/bin/python3 2>/dev/null | sort -V | tail -n 1 || true)"
@@ -21,4 +22,4 @@ if [ -z "${UV_PYTHON:-}" ]; then
     export UV_PYTHON="$preferred"
   fi
 fi
-echo "python: ${UV_PYTHON:-the newest >= 3.11 that uv finds}"
+echo "python: ${UV_PYTHON:-the first >= 3.11 that uv finds}"
