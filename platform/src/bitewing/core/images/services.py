@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.orm import load_only, selectinload
 
 from bitewing.core.accounts.models import Role
 from bitewing.core.audit import services as audit
@@ -216,6 +217,32 @@ class ImageView:
         return getattr(self.image, name)
 
 
+_SUMMARY_LOADING = (
+    load_only(
+        Image.patient_id,
+        Image.match_status,
+        Image.match_note,
+        Image.image_type,
+        Image.modality,
+        Image.teeth,
+        Image.laterality,
+        Image.acquired_at,
+        Image.created_at,
+        Image.rows,
+        Image.columns,
+        Image.frames,
+        Image.version,
+        Image.dicom_patient_id,
+        Image.dicom_patient_name,
+        Image.dicom_birth_date,
+        raiseload=True,
+    ),
+    selectinload(Image.renditions.and_(Rendition.name == "thumbnail")),
+)
+"""How the image lists load their rows: the columns a summary shows (any other raises rather than costing a
+query per image) and only the thumbnail of the renditions, a third of the rows and objects to build."""
+
+
 def _links(store: ObjectStore, image: Image, names: set[str], expires_in: int) -> list[RenditionLink]:
     return [
         RenditionLink(r.name, store.presign(r.key, expires_in), r.width, r.height, r.bytes, r.content_type)
@@ -245,6 +272,7 @@ def list_patient_images(
         select(Image)
         .where(Image.patient_id == patient_id, Image.superseded.is_(False))
         .order_by(Image.acquired_at.desc().nulls_last(), Image.created_at.desc(), Image.id)
+        .options(*_SUMMARY_LOADING)
     )
     if image_type:
         statement = statement.where(Image.image_type == image_type)
@@ -309,6 +337,7 @@ def list_unmatched(
         select(Image)
         .where(Image.patient_id.is_(None), Image.superseded.is_(False))
         .order_by(Image.created_at, Image.id)
+        .options(*_SUMMARY_LOADING)
     )
     result = paginate(uow, statement, page, per_page)
     audit.record(uow, actor, "image.inbox", "image", details={"returned": [str(i.id) for i in result.items]})
