@@ -60,6 +60,25 @@ def test_users_cannot_change_their_tenant(owner: Any, other_owner: Any) -> None:
     assert owner.get(f"/api/v1/users/{created['id']}").status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("resource", "body", "field"),
+    [
+        ("users", user_body, "full_name"),
+        ("patients", patient_body, "given_name"),
+        ("patients", patient_body, "family_name"),
+        ("locations", location_body, "name"),
+    ],
+)
+@pytest.mark.parametrize("blank", [" ", " \t\n "])
+def test_blank_required_names_are_refused(
+    owner: Any, resource: str, body: Any, field: str, blank: str
+) -> None:
+    """A name of white space only would be stored stripped, i.e. empty (schemathesis found the user's)."""
+    problem = assert_problem(owner.post(f"/api/v1/{resource}", json=body(**{field: blank})), 422)
+    assert field in problem["errors"]
+    assert _count(owner, resource) == 0
+
+
 def test_future_birth_date_is_refused(owner: Any) -> None:
     body = assert_problem(owner.post("/api/v1/patients", json=patient_body(birth_date="2999-01-01")), 422)
     assert "birth_date" in body["errors"]

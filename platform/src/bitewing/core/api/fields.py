@@ -26,8 +26,18 @@ def text(
     **kwargs: Any,
 ) -> fields.String:
     """A string field of at most `max_length` characters of printable text (the rule is in the OpenAPI spec);
-    `extra_forbidden` adds characters to refuse, and `error` then says which."""
-    pattern = f"^[^{CONTROL_CHARACTERS}{extra_forbidden}]*$"
+    `extra_forbidden` adds characters to refuse, and `error` then says which.
+
+    A field with a `min_length` must also hold something besides white space (services store names
+    stripped, and a blank one would be stored empty). The pattern says so without backtracking: leading
+    white space, then one character that is not, then anything printable.
+    """
+    forbidden = f"{CONTROL_CHARACTERS}{extra_forbidden}"
+    if min_length > 0:
+        pattern = f"^[^{forbidden}\\S]*[^{forbidden}\\s][^{forbidden}]*$"
+        error = f"{error}, and not blank"
+    else:
+        pattern = f"^[^{forbidden}]*$"
     return fields.String(
         validate=[
             validate.Length(min=min_length, max=max_length),
