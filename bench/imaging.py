@@ -62,6 +62,8 @@ TARGETS = {
     "intraoral_speedup_vs_naive": 25.0 / 13.5,
     "cbct_s_per_100mp": 2.0,
 }
+TARGET_INTRAORAL = "intraoral 2.0 MP (1667x1200, 12-bit)"
+"""The pipeline case of the target's size (2 MP, 12-bit)."""
 
 
 def _timed(
@@ -342,7 +344,7 @@ def both_steps(data: bytes) -> tuple[RenderedInstance, ArchivedInstance]:
 def bench_pipeline(quick: bool) -> list[dict[str, object]]:
     """The render and archive steps and the naive peer on received Part-10 bytes, one core."""
     cases = {
-        "intraoral 2.0 MP (1667x1200, 12-bit)": (
+        TARGET_INTRAORAL: (
             synthetic.make_instance("intraoral", shape=(1667, 1200), seed=0),
             20,
         ),
@@ -442,7 +444,7 @@ def _targets(results: dict[str, object]) -> list[dict[str, object]]:
         checks.append((f"archive bit-exact, {image}", float(chosen["bit_exact"]), ">=", 1.0))
     pipeline = {r["image"]: r for r in results["pipeline"]}
     cbct = pipeline["CBCT (160x200x200, 6.4 MP)"]
-    for size in ("intraoral 2.0 MP (1667x1200, 12-bit)", "intraoral size 2 (2.2 MP, 12-bit)"):
+    for size in (TARGET_INTRAORAL, "intraoral size 2 (2.2 MP, 12-bit)"):
         checks.append(
             (
                 f"pipeline images/s per core, {size}",
@@ -451,7 +453,7 @@ def _targets(results: dict[str, object]) -> list[dict[str, object]]:
                 TARGETS["intraoral_images_per_s"],
             )
         )
-    target_size = pipeline["intraoral 2.0 MP (1667x1200, 12-bit)"]
+    target_size = pipeline[TARGET_INTRAORAL]
     checks.append(
         (
             "pipeline speed-up over the naive peer, 2.0 MP (the issue's 25 images/s over the 12-15 it "

@@ -499,7 +499,7 @@ export function init(context) {
  */
 export function open(context, { items, index, offset = 0, total = items.length, onEdge, onMove, onClose }) {
   ctx = context;
-  state = { items, index, offset, total, onEdge, onMove, onClose, detail: null, shown: null, previewPending: false };
+  state = { items, index, offset, total, onEdge, onMove, onClose, detail: null, shown: null };
   const box = dialog();
   if (!box.open) box.showModal();
   byId("viewer-close").focus();
