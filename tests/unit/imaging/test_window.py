@@ -7,7 +7,7 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.uid import JPEGLSLossless
 
-from bitewing.core.imaging import synthetic
+from bitewing.core.imaging import synthetic, window
 from bitewing.core.imaging.decode import stored_frames
 from bitewing.core.imaging.window import AUTO_PERCENTILES, display_frames, greyscale_table
 
@@ -173,3 +173,73 @@ def test_compressed_data_gets_a_full_table_so_values_above_bits_stored_are_not_c
     assert table.shape == (65536,)
     shown = display_frames(compressed, (stored, "MONOCHROME2"))[0, 0]
     assert list(shown[:2]) == [0, 0] and 0 < shown[2] < shown[3] < 255 and shown[4] == 255
+
+
+def _ramp_of(ds: Dataset, stored: np.ndarray) -> object:
+    """The OpenCV ramp `display_function` would use for `stored`, or None when it looks values up."""
+    domain, levels = window._domain_levels(ds, stored.dtype, stored)
+    return window._ramp(domain, levels, window._table(levels, window.inverts(ds)), window.inverts(ds))
+
+
+def _every_stored_value(ds: Dataset, stored: np.ndarray) -> np.ndarray:
+    return window._domain_levels(ds, stored.dtype, stored)[0]
+
+
+@pytest.mark.parametrize(
+    ("case", "ramp"),
+    [
+        ("intraoral 12-bit, linear window", True),
+        ("intraoral MONOCHROME1", True),
+        ("intraoral, no window (automatic)", True),
+        ("intraoral, LINEAR_EXACT", None),  # its centre value falls on a rounding tie: either way
+        ("intraoral, SIGMOID", False),
+        ("CT signed, rescaled, window", True),
+        ("8-bit, window narrower than the values (steeper than one grey per value)", False),
+        ("VOI LUT Sequence holding a straight line (vlut_04)", True),
+    ],
+)
+def test_display_function_equals_the_table_and_computes_linear_chains(case: str, ramp: bool | None) -> None:
+    """Where the display chain is linear the values are computed by OpenCV (fast), elsewhere looked up; either
+    way every stored value shows exactly as the table says, in a whole frame and in small pieces."""
+    if case.startswith("intraoral"):
+        ds = synthetic.make_instance("intraoral", shape=(120, 90), monochrome1="MONOCHROME1" in case)
+        if "automatic" in case:
+            del ds.WindowCenter, ds.WindowWidth
+        ds.VOILUTFunction = (
+            case.split(", ")[-1] if case.split(", ")[-1] in ("LINEAR_EXACT", "SIGMOID") else "LINEAR"
+        )
+    elif case.startswith("CT"):
+        ds = load_testdata("CT_small.dcm")
+        _add_window(ds)
+    elif case.startswith("8-bit"):
+        ds = synthetic.make_instance("intraoral", shape=(120, 90))
+        eight_bit = (ds.pixel_array >> 4).astype(np.uint8)
+        ds.BitsAllocated = ds.BitsStored = 8
+        ds.HighBit = 7
+        ds.PixelData = eight_bit.tobytes()
+        ds.WindowCenter, ds.WindowWidth = 128, 100
+    else:
+        ds = load_testdata("vlut_04.dcm")
+    stored, _ = stored_frames(ds)
+    table = greyscale_table(ds, stored.dtype, stored)
+    unsigned = f"u{stored.dtype.itemsize}"
+    assert ramp is None or (_ramp_of(ds, stored) is not None) is ramp
+    show = window.display_function(ds, stored.dtype, stored)
+    every = _every_stored_value(ds, stored)
+    assert np.array_equal(show(every), table[every.view(unsigned)])
+    assert np.array_equal(show(stored), table[stored.view(unsigned)])
+    assert np.array_equal(show(stored[0, :3, :5]), table[stored[0, :3, :5].view(unsigned)])
+    assert np.array_equal(display_frames(ds), table[stored.view(unsigned)])
+
+
+def test_ramp_clamps_values_past_the_table_like_the_lookup(intraoral: Dataset) -> None:
+    """Compressed data may hold values above Bits Stored; a ramp that is not yet white at the table's last
+    entry must show them as that entry, as the lookup does, not continue brighter."""
+    intraoral.WindowCenter, intraoral.WindowWidth = 4000, 1000  # white only above 4500 > 4095
+    stored = np.array([[[0, 2000, 3600, 4095] * 20]], dtype=np.uint16)
+    domain, levels = window._domain_levels(intraoral, stored.dtype, stored)
+    table = window._table(levels, False)
+    ramp = window._ramp(domain, levels, table, False)
+    assert ramp is not None and table[-1] < 255
+    beyond = np.array([[4095, 4200, 8000, 65535] * 20], dtype=np.uint16)
+    assert np.array_equal(ramp(beyond), window.apply_table(table, beyond))

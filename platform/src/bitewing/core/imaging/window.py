@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import cv2
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.pixels import apply_color_lut, convert_color_space
@@ -157,6 +158,21 @@ def _table_entries(ds: Dataset, dtype: np.dtype) -> int:
     return 1 << (bits if native and dtype.kind == "u" and 0 < bits < width else width)
 
 
+def _domain_levels(ds: Dataset, dtype: np.dtype, sample: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every stored value a display table covers (in `dtype`, in the order of their unsigned bit
+    patterns) and its display level in [0, 255] as a float, before rounding and inversion."""
+    unsigned = np.dtype(f"u{dtype.itemsize}")
+    stored = np.arange(_table_entries(ds, dtype), dtype=unsigned).view(dtype)
+    modality = modality_values(ds, stored)
+    sample_values = modality_values(ds, sample.ravel()) if needs_auto_window(ds) else None
+    return stored, voi_normalised(ds, modality, sample_values) * 255.0
+
+
+def _table(levels: np.ndarray, inverted: bool) -> np.ndarray:
+    table = np.rint(levels).astype(np.uint8)
+    return 255 - table if inverted else table
+
+
 def greyscale_table(ds: Dataset, dtype: np.dtype, sample: np.ndarray) -> np.ndarray:
     """The uint8 display value of every possible stored value of an 8- or 16-bit `dtype`.
 
@@ -164,12 +180,73 @@ def greyscale_table(ds: Dataset, dtype: np.dtype, sample: np.ndarray) -> np.ndar
     `arr.view(unsigned)`), which makes the display of a frame a single lookup (`apply_table`). For
     native unsigned data it has 2^Bits Stored entries: a 12-bit table fits in the CPU's first-level cache.
     """
-    unsigned = np.dtype(f"u{dtype.itemsize}")
-    stored = np.arange(_table_entries(ds, dtype), dtype=unsigned).view(dtype)
-    modality = modality_values(ds, stored)
-    sample_values = modality_values(ds, sample.ravel()) if needs_auto_window(ds) else None
-    table = np.rint(voi_normalised(ds, modality, sample_values) * 255.0).astype(np.uint8)
-    return 255 - table if inverts(ds) else table
+    _, levels = _domain_levels(ds, dtype, sample)
+    return _table(levels, inverts(ds))
+
+
+_RAMP_MIN_PIXELS = 64
+"""Smaller arrays are looked up in the table: OpenCV runs the scalar code of a row shorter than its vector
+pair (16 values), which the ramp's check does not cover."""
+
+
+def _ramp(
+    stored: np.ndarray, levels: np.ndarray, table: np.ndarray, inverted: bool
+) -> Callable[[np.ndarray], np.ndarray] | None:
+    """`table` computed as OpenCV's saturating `|alpha x + beta|` of clamped stored values x, when that
+    gives exactly the table for every stored value; else None.
+
+    A linear chain (rescale, a linear or automatic window, inversion) makes the table such a ramp, and
+    OpenCV maps a 2 MP frame in a fifth of the time of a numpy lookup. Values past the ramp's dark end are
+    first clamped to one that shows black (|alpha x + beta| < 0.5: the absolute value would mirror them),
+    and, where the ramp is not yet white at the table's last value, values past that are clamped to it
+    (as the lookup reads its last entry). The check runs OpenCV's vector code, which a contiguous array
+    of at least `_RAMP_MIN_PIXELS` values always takes.
+    """
+    inside = np.flatnonzero((levels > 0) & (levels < 255))
+    if len(inside) < 2:
+        return None
+    values = stored[inside]
+    first, last = inside[np.argmin(values)], inside[np.argmax(values)]
+    alpha = float(levels[last] - levels[first]) / (float(stored[last]) - float(stored[first]))
+    beta = float(levels[first]) - alpha * float(stored[first])
+    if inverted:
+        alpha, beta = -alpha, 255.0 - beta
+    if not 0 < abs(alpha) <= 1:
+        return None
+    lowest, highest = int(stored.min()), int(stored.max())
+    dark = min(max(round(-beta / alpha), lowest), highest)
+    low, high = (dark, highest) if alpha > 0 else (lowest, dark)
+
+    def ramp(plane: np.ndarray) -> np.ndarray:
+        clamped = cv2.min(cv2.max(plane, low), high)
+        return cv2.convertScaleAbs(clamped, alpha=alpha, beta=beta)
+
+    if not np.array_equal(ramp(stored.reshape(1, -1)).ravel(), table):
+        return None
+
+    def show(values: np.ndarray) -> np.ndarray:
+        plane = np.ascontiguousarray(values).reshape(-1, values.shape[-1] if values.ndim > 1 else values.size)
+        return ramp(plane).reshape(values.shape)
+
+    return show
+
+
+def display_function(ds: Dataset, dtype: np.dtype, sample: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """A function giving the display values of stored values of an 8- or 16-bit integer `dtype` (any
+    shape): `greyscale_table`'s values, looked up, or computed by OpenCV where the table is a ramp
+    (`_ramp`) and the array holds at least `_RAMP_MIN_PIXELS` values."""
+    stored, levels = _domain_levels(ds, dtype, sample)
+    inverted = inverts(ds)
+    table = _table(levels, inverted)
+    unsigned = f"u{dtype.itemsize}"
+    ramp = _ramp(stored, levels, table, inverted)
+
+    def show(values: np.ndarray) -> np.ndarray:
+        if ramp is not None and values.size >= _RAMP_MIN_PIXELS:
+            return ramp(values)
+        return apply_table(table, values.view(unsigned))
+
+    return show
 
 
 def _greyscale(ds: Dataset, stored: np.ndarray) -> np.ndarray:
@@ -180,8 +257,7 @@ def _greyscale(ds: Dataset, stored: np.ndarray) -> np.ndarray:
         out = voi_normalised(ds, modality, _sample(modality))
         out = np.rint(out * 255.0).astype(np.uint8)
         return 255 - out if inverts(ds) else out
-    table = greyscale_table(ds, stored.dtype, _sample(stored))
-    return apply_table(table, stored.view(f"u{stored.dtype.itemsize}"))
+    return display_function(ds, stored.dtype, _sample(stored))(stored)
 
 
 _LOOKUP_CHUNK = 65_536
@@ -211,9 +287,7 @@ def greyscale_lookup(
         return None
     if pixels.dtype.itemsize > 2:
         return None
-    table = greyscale_table(ds, pixels.dtype, _sample(pixels[window_sample(len(pixels))]))
-    unsigned = f"u{pixels.dtype.itemsize}"
-    return lambda part: apply_table(table, part.view(unsigned))
+    return display_function(ds, pixels.dtype, _sample(pixels[window_sample(len(pixels))]))
 
 
 def _to_uint8(arr: np.ndarray, bits: int) -> np.ndarray:
