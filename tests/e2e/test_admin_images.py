@@ -557,3 +557,47 @@ def test_the_console_lets_images_come_from_the_object_store_only() -> None:
     policy = content_security_policy(("https://minio.example.test:9000",))
     assert "img-src 'self' data: https://minio.example.test:9000;" in policy
     assert "script-src 'self';" in policy
+
+
+def test_a_slice_chosen_while_the_preview_loads_is_not_covered_by_the_preview(
+    page: Any, demo_server: LiveServer, problems: list[str]
+) -> None:
+    """The slice waits for the preview and is then shown: loaded side by side into the one <img>, the
+    preview could arrive after the slice the user chose and cover it (or the later load event answer both
+    and label the picture wrongly)."""
+    from playwright.sync_api import expect
+
+    sign_in(page, DENTIST)
+    open_patient(page, "Tremblay", "Tremblay, Zoë")
+    page.get_by_label("Type").select_option("cbct")
+    thumbs = page.locator("#image-grid button.thumb")
+    expect(thumbs).to_have_count(1)
+    page.wait_for_function(ALL_THUMBNAILS_LOADED)
+    thumbnails = set(page.evaluate("[...document.querySelectorAll('#image-grid img')].map((i) => i.src)"))
+    count = page.evaluate(GET_JSON, f"/api/v1/images/{thumbs.first.get_attribute('data-image-id')}")["frames"]
+    held: list[Any] = []
+    slices: list[str] = []
+    page.route(
+        re.compile(r"/files/"),
+        lambda route: route.continue_() if route.request.url in thumbnails or held else held.append(route),
+    )
+    page.on("request", lambda request: slices.append(request.url) if "/rendered" in request.url else None)
+    thumbs.first.click()
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the viewer did not ask for the preview"
+    page.locator("#viewer-slice").fill("3")
+    expect(page.locator("#viewer-slice-label")).to_have_text(f"Slice 3 of {count}")
+    page.wait_for_timeout(600)
+    assert slices == [], "the slice was asked for while the preview was still loading"
+
+    held[0].continue_()
+    page.wait_for_function(SLICE_SHOWN, arg=3)
+    page.wait_for_timeout(300)
+    assert page.evaluate("() => document.querySelector('#viewer-image').dataset.rendition") == "slice"
+    expect(page.locator("#viewer-status")).to_contain_text(f"Slice 3 of {count}")
+    assert len(slices) == 1, slices
+    page.unroute(re.compile(r"/files/"))
+    assert problems == []

@@ -9,7 +9,8 @@ export function rendition(image, name) {
 /**
  * Point `img` at `url`. If it fails to load (typically an expired link answering 404), `freshUrl()` is
  * awaited once for a new URL and the image retried; if that fails too, `onFail()` is called.
- * Returns a promise that settles to true once the image is loaded, false when it gave up.
+ * Returns a promise that settles to true once the image is loaded, false when it gave up or another
+ * `showImage` on the same element took over meanwhile (that one's picture is the one shown).
  */
 export function showImage(img, url, { freshUrl, onFail } = {}) {
   const token = Symbol("load");
@@ -22,7 +23,8 @@ export function showImage(img, url, { freshUrl, onFail } = {}) {
       if (!ok && img.loadToken === token && onFail) onFail();
       resolve(ok);
     };
-    const loaded = () => done(true);
+    // Another `showImage` on the same element since: its load event is not this one's.
+    const loaded = () => done(img.loadToken === token);
     const failed = async () => {
       if (img.loadToken !== token) return done(false);
       if (retried || !freshUrl) return done(false);

@@ -208,8 +208,11 @@ function renderFullButton() {
   button.textContent = loaded ? "Full resolution shown" : state.loadingFull ? "Loading full resolution…" : "Full resolution";
 }
 
-/** Show rendition `name` of the current image once it is ready; keeps what is shown until then. */
-async function showRendition(name, mine) {
+/**
+ * Show rendition `name` of the current image once it is ready; keeps what is shown until then, and keeps
+ * it for good when `wanted()` says by then that the user has asked for something else.
+ */
+async function showRendition(name, mine, wanted = () => true) {
   const img = byId("viewer-image");
   const link = rendition(state.detail, name);
   if (!link) return false;
@@ -218,7 +221,7 @@ async function showRendition(name, mine) {
     return data ? rendition(data, name)?.url : null;
   };
   const url = await preload(link.url, fresh);
-  if (mine !== generation) return false;
+  if (mine !== generation || !wanted()) return false;
   if (!url) {
     showMessage(byId("viewer-error"), `The ${name} image could not be loaded. Close the viewer and try again.`);
     return false;
@@ -244,16 +247,20 @@ async function loadFull() {
     // Both would load into the one <img>, and the later load event would answer both: `load` shows the
     // full rendition once the preview is in.
     state.fullWanted = true;
+    state.sliceWanted = null;
     return;
   }
   const mine = generation;
+  // The latest ask wins: a slice asked for before is not shown over this, one asked for after replaces it.
+  const slices = newSliceRequest();
   state.loadingFull = true;
   renderFullButton();
   setStatus("Loading full resolution…");
-  const ok = await showRendition("full", mine);
+  const ok = await showRendition("full", mine, () => state.sliceRequest === slices);
   if (mine !== generation) return;
   state.loadingFull = false;
   renderFullButton();
+  if (state.sliceRequest !== slices) return;
   const full = rendition(state.detail, "full");
   setStatus(ok ? `Full resolution, ${full.width} × ${full.height} px` : "");
 }
@@ -339,11 +346,23 @@ function stepSlice(delta) {
   return true;
 }
 
+function newSliceRequest() {
+  state.sliceRequest = (state.sliceRequest || 0) + 1;
+  return state.sliceRequest;
+}
+
 /** Load slice `number` off-screen, then show it (unless the viewer moved on meanwhile). */
 async function showSlice(number) {
   if (!state || !sliceCount()) return;
+  if (state.previewPending) {
+    // As for the full rendition: one picture loads into the <img> at a time, and the preview must not
+    // arrive over the slice the user chose. `load` shows the slice once the preview is in.
+    state.sliceWanted = number;
+    state.fullWanted = false;
+    return;
+  }
   const mine = generation;
-  const request = (state.sliceRequest = (state.sliceRequest || 0) + 1);
+  const request = newSliceRequest();
   const count = sliceCount();
   const img = byId("viewer-image");
   setStatus(`Loading slice ${number}…`);
@@ -378,6 +397,7 @@ async function load() {
   state.loadingFull = false;
   state.previewPending = false;
   state.fullWanted = false;
+  state.sliceWanted = null;
   state.slice = null;
   hideSlices();
   showMessage(byId("viewer-error"), "");
@@ -429,7 +449,10 @@ async function load() {
     setStatus("");
   }
   renderFullButton();
-  if (state.fullWanted || byId("viewer-stage").dataset.zoom === "actual") loadFull();
+  const slice = state.sliceWanted;
+  state.sliceWanted = null;
+  if (slice) showSlice(slice);
+  else if (state.fullWanted || byId("viewer-stage").dataset.zoom === "actual") loadFull();
 }
 
 async function move(delta) {
