@@ -3,8 +3,10 @@
 Greyscale: Modality LUT (rescale or LUT sequence) → VOI (VOI LUT sequence, else the first window preset with
 its VOI LUT Function, else a robust automatic window) → MONOCHROME1 / Presentation LUT Shape INVERSE
 inversion. The whole chain is evaluated once per possible stored value into a uint8 lookup table, and
-every pixel is then a single table lookup; no per-pixel float math. Colour (RGB, YBR_* decoded to RGB,
-PALETTE COLOR) becomes 8-bit RGB.
+every pixel is then a single table lookup; no per-pixel float math. Where the table is a straight ramp (a
+linear chain: the usual case), OpenCV computes it instead, checked beforehand to give exactly the table's
+value for every stored value (`display_function`). Colour (RGB, YBR_* decoded to RGB, PALETTE COLOR)
+becomes 8-bit RGB.
 """
 
 from __future__ import annotations
