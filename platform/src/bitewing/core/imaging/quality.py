@@ -17,8 +17,8 @@ _C2 = np.float32((0.03 * 255) ** 2)
 def psnr(reference: np.ndarray, test: np.ndarray) -> float:
     """Peak signal-to-noise ratio in dB for 8-bit images of one shape (inf when identical).
 
-    The squared error is summed by OpenCV (integer blocks, double totals: exact for any image here, and a
-    fiftieth of numpy's time for a widened difference and a dot product).
+    The squared error is summed by OpenCV in double precision, in a sixteenth of the time numpy takes for a
+    widened difference and a dot product (2 MP: 0.22 against 3.5 ms).
     """
     if reference.shape != test.shape:
         raise ValueError(f"shapes differ: {reference.shape} vs {test.shape}")
