@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 from sqlalchemy import event
@@ -148,6 +149,28 @@ def test_upload_endpoint_answers_per_file_and_lists_rejections(owner: Any, runti
         content_type="multipart/form-data",
     )
     assert assert_problem(only_bad, 422)["errors"]["x.txt"]
+
+
+def test_image_lists_page_with_a_pagination_header(owner: Any, runtime: Any) -> None:
+    """The lists answer with their own dump (fast_dump) and keep flask-smorest's X-Pagination header."""
+    patient = register_patient(owner)
+    for seed in range(3):
+        send(runtime, owner.tenant_id, "intraoral", seed=seed, **AMELIA)
+    send(runtime, owner.tenant_id, patient_id="NOBODY", patient_name="Nobody^Known", birth_date="20000101")
+    pages = [owner.get(f"/api/v1/patients/{patient['id']}/images?page_size=2&page={n}") for n in (1, 2)]
+    assert [len(p.get_json()) for p in pages] == [2, 1]
+    assert json.loads(pages[0].headers["X-Pagination"]) == {
+        "total": 3,
+        "total_pages": 2,
+        "first_page": 1,
+        "last_page": 2,
+        "page": 1,
+        "next_page": 2,
+    }
+    assert len({i["id"] for p in pages for i in p.get_json()}) == 3
+    inbox = owner.get("/api/v1/images/unmatched?page_size=1")
+    assert json.loads(inbox.headers["X-Pagination"])["total"] == 1
+    assert inbox.get_json()[0]["dicom_patient_id"] == "NOBODY"
 
 
 def _queries_listing(owner: Any, runtime: Any, patient_id: str, expected: int) -> int:

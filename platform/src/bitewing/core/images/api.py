@@ -28,9 +28,9 @@ _dump_summary = compile_dump(ImageSummarySchema())
 
 
 def _summaries(items: list[Any]) -> Any:
-    """The items as `ImageSummarySchema` dumps them, dumped here by `fast_dump` (a page of 100 is a third
-    of the list request in marshmallow); flask-smorest passes the response through with its pagination
-    header."""
+    """The items as `ImageSummarySchema` dumps them, dumped here by `fast_dump` (marshmallow's dump of a
+    page of 100 was a fifth of the list request); flask-smorest passes the response through with its
+    pagination header."""
     if _dump_summary is None:
         return items
     return jsonify([_dump_summary(item) for item in items])
