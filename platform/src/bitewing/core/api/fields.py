@@ -6,7 +6,10 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
-CONTROL_CHARACTERS = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f"
+CONTROL_CHARACTERS = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\ufeff"
+"""C0 controls but tab and line breaks, DEL, C1 controls, and U+FEFF (an invisible byte-order mark). With
+C1's NEL (U+0085) and U+FEFF refused, Python's `\\s` and JSON Schema's (ECMA-262) agree on every character
+the patterns allow, so a client validating against the OpenAPI spec accepts what the API accepts."""
 
 
 def reject_lone_surrogates(value: str) -> None:
