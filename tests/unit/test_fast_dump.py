@@ -87,6 +87,15 @@ def test_objects_dump_as_marshmallow_dumps_them(whole: Whole) -> None:
     assert dump(whole) == WholeSchema().dump(whole)
 
 
+def test_a_plucked_nested_field_dumps_as_marshmallow_dumps_it() -> None:
+    schema = Schema.from_dict(
+        {"main": fields.Pluck(PartSchema, "name"), "all": fields.Pluck(PartSchema, "size", many=True)}
+    )()
+    dump = compile_dump(schema)
+    obj = {"main": Part("m", 1), "all": [Part("a", 2), Part("b", 3)]}
+    assert dump is not None and dump(obj) == schema.dump(obj) == {"main": "m", "all": [2, 3]}
+
+
 def test_mappings_and_missing_attributes_dump_as_marshmallow_dumps_them() -> None:
     dump = compile_dump(PartSchema())
     assert dump is not None
@@ -151,8 +160,17 @@ class _Fetching(fields.String):
         Schema.from_dict({"x": fields.String(attribute="a.b")})(),
         Schema.from_dict({"x": _Fetching()})(),
         Schema.from_dict({"inner": fields.Nested(_Hooked)})(),
+        Schema.from_dict({"xs": fields.List(fields.Function(lambda obj: 1))})(),
     ],
-    ids=["post_dump hook", "function field", "dump default", "dotted attribute", "own get_value", "nested"],
+    ids=[
+        "post_dump hook",
+        "function field",
+        "dump default",
+        "dotted attribute",
+        "own get_value",
+        "nested",
+        "list of function",
+    ],
 )
 def test_schemas_it_cannot_mirror_are_left_to_marshmallow(schema: Schema) -> None:
     assert compile_dump(schema) is None

@@ -45,10 +45,10 @@ def _nested_dump(field: fields.Nested) -> Callable[[Any], Any] | None:
 def _converter(field: fields.Field) -> Callable[[Any], Any] | None:
     if not _plain(field):
         return None
-    if isinstance(field, fields.Nested):
+    if type(field) is fields.Nested:
         return _nested_dump(field)
-    if isinstance(field, fields.List) and isinstance(field.inner, fields.Nested):
-        item = _nested_dump(field.inner)
+    if isinstance(field, fields.List):
+        item = _converter(field.inner)  # an inner field may read the whole object too (a Function)
         if item is None:
             return None
         return lambda value: None if value is None else [item(each) for each in value]
