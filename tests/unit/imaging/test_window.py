@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 from pydicom.dataset import Dataset
@@ -185,41 +187,50 @@ def _every_stored_value(ds: Dataset, stored: np.ndarray) -> np.ndarray:
     return window._domain_levels(ds, stored.dtype, stored)[0]
 
 
-@pytest.mark.parametrize(
-    ("case", "ramp"),
-    [
-        ("intraoral 12-bit, linear window", True),
-        ("intraoral MONOCHROME1", True),
-        ("intraoral, no window (automatic)", True),
-        ("intraoral, LINEAR_EXACT", None),  # its centre value falls on a rounding tie: either way
-        ("intraoral, SIGMOID", False),
-        ("CT signed, rescaled, window", True),
-        ("8-bit, window narrower than the values (steeper than one grey per value)", False),
-        ("VOI LUT Sequence holding a straight line (vlut_04)", True),
-    ],
-)
-def test_display_function_equals_the_table_and_computes_linear_chains(case: str, ramp: bool | None) -> None:
+def _intraoral(function: str = "LINEAR", *, monochrome1: bool = False, window_preset: bool = True) -> Dataset:
+    ds = synthetic.make_instance("intraoral", shape=(120, 90), monochrome1=monochrome1)
+    ds.VOILUTFunction = function
+    if not window_preset:
+        del ds.WindowCenter, ds.WindowWidth
+    return ds
+
+
+def _windowed_ct() -> Dataset:
+    ds = load_testdata("CT_small.dcm")
+    _add_window(ds)
+    return ds
+
+
+def _steep_eight_bit() -> Dataset:
+    ds = synthetic.make_instance("intraoral", shape=(120, 90))
+    eight_bit = (ds.pixel_array >> 4).astype(np.uint8)
+    ds.BitsAllocated = ds.BitsStored = 8
+    ds.HighBit = 7
+    ds.PixelData = eight_bit.tobytes()
+    ds.WindowCenter, ds.WindowWidth = 128, 100
+    return ds
+
+
+DISPLAY_CASES: dict[str, tuple[Callable[[], Dataset], bool | None]] = {
+    "intraoral 12-bit, linear window": (_intraoral, True),
+    "intraoral MONOCHROME1": (lambda: _intraoral(monochrome1=True), True),
+    "intraoral, no window (automatic)": (lambda: _intraoral(window_preset=False), True),
+    # its centre value falls on a rounding tie, which OpenCV's float32 may round either way
+    "intraoral, LINEAR_EXACT": (lambda: _intraoral("LINEAR_EXACT"), None),
+    "intraoral, SIGMOID": (lambda: _intraoral("SIGMOID"), False),
+    "CT signed, rescaled, window": (_windowed_ct, True),
+    "8-bit, window narrower than the values (steeper than one grey per value)": (_steep_eight_bit, False),
+    "VOI LUT Sequence holding a straight line (vlut_04)": (lambda: load_testdata("vlut_04.dcm"), True),
+}
+"""Datasets and whether their display table is a ramp OpenCV computes (None: not asserted)."""
+
+
+@pytest.mark.parametrize("case", DISPLAY_CASES)
+def test_display_function_equals_the_table_and_computes_linear_chains(case: str) -> None:
     """Where the display chain is linear the values are computed by OpenCV (fast), elsewhere looked up; either
     way every stored value shows exactly as the table says, in a whole frame and in small pieces."""
-    if case.startswith("intraoral"):
-        ds = synthetic.make_instance("intraoral", shape=(120, 90), monochrome1="MONOCHROME1" in case)
-        if "automatic" in case:
-            del ds.WindowCenter, ds.WindowWidth
-        ds.VOILUTFunction = (
-            case.split(", ")[-1] if case.split(", ")[-1] in ("LINEAR_EXACT", "SIGMOID") else "LINEAR"
-        )
-    elif case.startswith("CT"):
-        ds = load_testdata("CT_small.dcm")
-        _add_window(ds)
-    elif case.startswith("8-bit"):
-        ds = synthetic.make_instance("intraoral", shape=(120, 90))
-        eight_bit = (ds.pixel_array >> 4).astype(np.uint8)
-        ds.BitsAllocated = ds.BitsStored = 8
-        ds.HighBit = 7
-        ds.PixelData = eight_bit.tobytes()
-        ds.WindowCenter, ds.WindowWidth = 128, 100
-    else:
-        ds = load_testdata("vlut_04.dcm")
+    make, ramp = DISPLAY_CASES[case]
+    ds = make()
     stored, _ = stored_frames(ds)
     table = greyscale_table(ds, stored.dtype, stored)
     unsigned = f"u{stored.dtype.itemsize}"
