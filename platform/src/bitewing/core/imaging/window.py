@@ -227,8 +227,7 @@ def _ramp(
         return None
 
     def show(values: np.ndarray) -> np.ndarray:
-        plane = np.ascontiguousarray(values).reshape(-1, values.shape[-1] if values.ndim > 1 else values.size)
-        return ramp(plane).reshape(values.shape)
+        return ramp(np.ascontiguousarray(values).reshape(1, -1)).reshape(values.shape)
 
     return show
 
