@@ -22,7 +22,8 @@ worker does.
 
 **(b) The image list.** In this process, an app on PostgreSQL as the app role with in-process jobs: one
 patient with 200 images and one with 20, ingested through `receive_instance` and the processing job
-(256x256 synthetic images, so the seeding is quick; the rows are the same as for full-size ones). The Flask
+(256x256 synthetic images, so the seeding is quick; the rows are the same as for full-size ones), then
+``ANALYZE`` (the planner's statistics, as autovacuum keeps them on a live database). The Flask
 test client times ``GET /api/v1/patients/{id}/images?page_size=100`` (pages 1 and 2 for 200 images) and a
 ``before_cursor_execute`` listener counts the SQL statements of each request.
 """
@@ -569,7 +570,7 @@ class StatementCounter:
 
 def list_benchmark(requests_per_case: int) -> dict[str, Any]:
     """Time the patient image list on PostgreSQL (app role) for 20 and 200 images per patient."""
-    with tempfile.TemporaryDirectory(prefix="bitewing-list-") as tmp, _postgres() as (app_url, _owner):
+    with tempfile.TemporaryDirectory(prefix="bitewing-list-") as tmp, _postgres() as (app_url, owner_url):
         settings = load_settings(
             {},
             instance_path=Path(tmp) / "instance",
@@ -612,6 +613,8 @@ def list_benchmark(requests_per_case: int) -> dict[str, Any]:
                         runtime.jobs.drain()  # type: ignore[attr-defined]
                 runtime.jobs.drain()  # type: ignore[attr-defined]
             seed_seconds = time.perf_counter() - seed_start
+            with psycopg.connect(owner_url, autocommit=True) as conn:  # statistics, as autovacuum keeps them
+                conn.execute("ANALYZE")
             client = app.test_client()
             headers = {"Authorization": f"Bearer {token}"}
             counter = StatementCounter(runtime.db.engine)

@@ -168,6 +168,10 @@ def test_image_lists_page_with_a_pagination_header(owner: Any, runtime: Any) -> 
         "next_page": 2,
     }
     assert len({i["id"] for p in pages for i in p.get_json()}) == 3
+    assert [[r["name"] for r in i["renditions"]] for p in pages for i in p.get_json()] == [["thumbnail"]] * 3
+    past_the_end = owner.get(f"/api/v1/patients/{patient['id']}/images?page_size=2&page=3")
+    assert past_the_end.get_json() == []
+    assert json.loads(past_the_end.headers["X-Pagination"])["total"] == 3
     inbox = owner.get("/api/v1/images/unmatched?page_size=1")
     assert json.loads(inbox.headers["X-Pagination"])["total"] == 1
     assert inbox.get_json()[0]["dicom_patient_id"] == "NOBODY"

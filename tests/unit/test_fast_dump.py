@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import uuid
 from dataclasses import dataclass
@@ -12,9 +13,9 @@ import pytest
 from marshmallow import Schema, fields, post_dump
 
 from bitewing.core.api.fast_dump import compile_dump
-from bitewing.core.images.models import Image, MatchStatus
+from bitewing.core.images.models import MatchStatus
 from bitewing.core.images.schemas import ImageSummarySchema
-from bitewing.core.images.services import ImageView, RenditionLink
+from bitewing.core.images.services import ImageSummary, RenditionLink
 from bitewing.core.images.types import ImageType
 
 
@@ -105,7 +106,7 @@ def test_mappings_and_missing_attributes_dump_as_marshmallow_dumps_them() -> Non
 
 def test_an_image_list_dumps_as_its_schema_dumps_it() -> None:
     """The image lists answer with this dump: it must be ImageSummarySchema's, field for field."""
-    image = Image(
+    view = ImageSummary(
         id=uuid.uuid4(),
         patient_id=None,
         match_status=MatchStatus.UNMATCHED,
@@ -123,8 +124,8 @@ def test_an_image_list_dumps_as_its_schema_dumps_it() -> None:
         dicom_patient_id="CH-9",
         dicom_patient_name="Chen^Amelia",
         dicom_birth_date=date(1986, 3, 14),
+        renditions=[RenditionLink("thumbnail", "/files/t", 153, 200, 4321, "image/jpeg")],
     )
-    view = ImageView(image, [RenditionLink("thumbnail", "/files/t", 153, 200, 4321, "image/jpeg")])
     dump = compile_dump(ImageSummarySchema())
     assert dump is not None, "the image lists would fall back to marshmallow"
     assert dump(view) == ImageSummarySchema().dump(view)
@@ -174,3 +175,9 @@ class _Fetching(fields.String):
 )
 def test_schemas_it_cannot_mirror_are_left_to_marshmallow(schema: Schema) -> None:
     assert compile_dump(schema) is None
+
+
+def test_an_image_summary_holds_every_field_its_schema_shows() -> None:
+    """The lists read plain columns into ImageSummary: a field the schema gains must be read too (a missing
+    attribute would silently drop out of the dump)."""
+    assert {f.name for f in dataclasses.fields(ImageSummary)} == set(ImageSummarySchema().fields)

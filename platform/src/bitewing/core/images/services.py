@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import load_only, selectinload
+from sqlalchemy import ColumnElement, select
 
 from bitewing.core.accounts.models import Role
 from bitewing.core.audit import services as audit
 from bitewing.core.auth.actor import STAFF_ROLES, Actor, system_actor
 from bitewing.core.db.base import utcnow
-from bitewing.core.db.paging import Page, paginate
+from bitewing.core.db.paging import Page, paginate_rows
 from bitewing.core.db.session import UnitOfWork
 from bitewing.core.db.upsert import insert_ignoring_conflict
 from bitewing.core.errors import NotFound
@@ -217,30 +216,67 @@ class ImageView:
         return getattr(self.image, name)
 
 
-_SUMMARY_LOADING = (
-    load_only(
-        Image.patient_id,
-        Image.match_status,
-        Image.match_note,
-        Image.image_type,
-        Image.modality,
-        Image.teeth,
-        Image.laterality,
-        Image.acquired_at,
-        Image.created_at,
-        Image.rows,
-        Image.columns,
-        Image.frames,
-        Image.version,
-        Image.dicom_patient_id,
-        Image.dicom_patient_name,
-        Image.dicom_birth_date,
-        raiseload=True,
-    ),
-    selectinload(Image.renditions.and_(Rendition.name == "thumbnail")),
+@dataclass(frozen=True)
+class ImageSummary:
+    """An image as the lists show it, with its thumbnail link; read as plain columns, not ORM objects."""
+
+    id: uuid.UUID
+    patient_id: uuid.UUID | None
+    match_status: MatchStatus
+    match_note: str | None
+    image_type: ImageType
+    modality: str
+    teeth: list[Any]
+    laterality: str | None
+    acquired_at: datetime | None
+    created_at: datetime
+    rows: int
+    columns: int
+    frames: int
+    version: int
+    dicom_patient_id: str | None
+    dicom_patient_name: str | None
+    dicom_birth_date: date | None
+    renditions: list[RenditionLink]
+
+
+_SUMMARY_COLUMNS = tuple(getattr(Image, f.name) for f in fields(ImageSummary) if f.name != "renditions")
+_THUMBNAIL_COLUMNS = (
+    Rendition.key,
+    Rendition.width,
+    Rendition.height,
+    Rendition.bytes,
+    Rendition.content_type,
 )
-"""How the image lists load their rows: the columns a summary shows (any other raises rather than costing a
-query per image) and only the thumbnail of the renditions, a third of the rows and objects to build."""
+
+
+def _summaries(
+    uow: UnitOfWork,
+    store: ObjectStore,
+    criteria: list[ColumnElement[bool]],
+    order_by: tuple[ColumnElement[Any], ...],
+    page: int,
+    per_page: int,
+    expires_in: int,
+) -> Page[ImageSummary]:
+    """One page of current images matching `criteria`, each joined to its thumbnail, in one query (the
+    ORM's objects for 100 images and their thumbnails were a third of a list request)."""
+    statement = (
+        select(*_SUMMARY_COLUMNS, *_THUMBNAIL_COLUMNS)
+        .outerjoin(Rendition, (Rendition.image_id == Image.id) & (Rendition.name == "thumbnail"))
+        .where(Image.superseded.is_(False), *criteria)
+        .order_by(*order_by)
+    )
+    result = paginate_rows(uow, statement, page, per_page)
+    width = len(_SUMMARY_COLUMNS)
+    summaries = []
+    for row in result.items:
+        key, *thumbnail = row[width:]
+        links = (
+            [] if key is None else [RenditionLink("thumbnail", store.presign(key, expires_in), *thumbnail)]
+        )
+        summaries.append(ImageSummary(*row[:width], renditions=links))
+    return Page(items=summaries, total=result.total)
 
 
 def _links(store: ObjectStore, image: Image, names: set[str], expires_in: int) -> list[RenditionLink]:
@@ -263,24 +299,20 @@ def list_patient_images(
     page: int = 1,
     per_page: int = 50,
     expires_in: int = 300,
-) -> Page[ImageView]:
-    """A patient's current images, newest first, each with its thumbnail URL (two queries per page)."""
+) -> Page[ImageSummary]:
+    """A patient's current images, newest first, each with its thumbnail URL (one query per page)."""
     actor.require(STAFF_ROLES)
     if uow.session.scalar(select(Patient.id).where(Patient.id == patient_id)) is None:
         raise NotFound("no such patient")
-    statement = (
-        select(Image)
-        .where(Image.patient_id == patient_id, Image.superseded.is_(False))
-        .order_by(Image.acquired_at.desc().nulls_last(), Image.created_at.desc(), Image.id)
-        .options(*_SUMMARY_LOADING)
-    )
+    criteria: list[ColumnElement[bool]] = [Image.patient_id == patient_id]
     if image_type:
-        statement = statement.where(Image.image_type == image_type)
+        criteria.append(Image.image_type == image_type)
     if acquired_from:
-        statement = statement.where(Image.acquired_at >= datetime.combine(acquired_from, datetime.min.time()))
+        criteria.append(Image.acquired_at >= datetime.combine(acquired_from, datetime.min.time()))
     if acquired_to:
-        statement = statement.where(Image.acquired_at < datetime.combine(acquired_to, datetime.max.time()))
-    result = paginate(uow, statement, page, per_page)
+        criteria.append(Image.acquired_at < datetime.combine(acquired_to, datetime.max.time()))
+    newest_first = (Image.acquired_at.desc().nulls_last(), Image.created_at.desc(), Image.id)
+    result = _summaries(uow, store, criteria, newest_first, page, per_page, expires_in)
     audit.record(
         uow,
         actor,
@@ -291,8 +323,7 @@ def list_patient_images(
         details={"returned": [str(i.id) for i in result.items]},
     )
     uow.commit()
-    views = [ImageView(i, _links(store, i, {"thumbnail"}, expires_in)) for i in result.items]
-    return Page(items=views, total=result.total)
+    return result
 
 
 def get_image(
@@ -330,19 +361,14 @@ def _get(uow: UnitOfWork, image_id: uuid.UUID) -> Image:
 
 def list_unmatched(
     uow: UnitOfWork, actor: Actor, store: ObjectStore, *, page: int = 1, per_page: int = 50
-) -> Page[ImageView]:
+) -> Page[ImageSummary]:
     """The inbox: images waiting for staff to choose their patient, oldest first."""
     actor.require(STAFF_ROLES)
-    statement = (
-        select(Image)
-        .where(Image.patient_id.is_(None), Image.superseded.is_(False))
-        .order_by(Image.created_at, Image.id)
-        .options(*_SUMMARY_LOADING)
-    )
-    result = paginate(uow, statement, page, per_page)
+    oldest_first = (Image.created_at, Image.id)
+    result = _summaries(uow, store, [Image.patient_id.is_(None)], oldest_first, page, per_page, 300)
     audit.record(uow, actor, "image.inbox", "image", details={"returned": [str(i.id) for i in result.items]})
     uow.commit()
-    return Page([ImageView(i, _links(store, i, {"thumbnail"}, 300)) for i in result.items], result.total)
+    return result
 
 
 def assign_patient(uow: UnitOfWork, actor: Actor, image_id: uuid.UUID, patient_id: uuid.UUID) -> Image:
