@@ -21,7 +21,8 @@ One pynetdicom acceptor per process (production runs several listener pods behin
   Error Comment; any storage or database failure answers 0xA700 (out of resources) so the device retries.
   Processing jobs are queued through `runtime.jobs` (RQ in production, in-process on the embedded default).
 - **Speed.** TCP_NODELAY on every accepted socket (without it the dcmtk peers stall ~40 ms per instance on
-  delayed ACKs) and a 1 MiB maximum PDU.
+  delayed ACKs), a 1 MiB maximum PDU, and supported contexts that pynetdicom's per-association copy does
+  not rebuild UID by UID (`contexts.SharedUidContext`).
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from pynetdicom.transport import ThreadedAssociationServer
 
 from bitewing.core.devices.services import identify_caller
+from bitewing.core.dicom.contexts import shared_uid_contexts
 from bitewing.core.ingest.models import IngestSource
 from bitewing.core.ingest.services import Origin, receive_instance
 from bitewing.core.runtime import Runtime
@@ -386,7 +388,12 @@ def start(
     """
     ae = build_listener(runtime)
     handlers = (listener or Listener(runtime)).handlers()
-    server = ae.start_server((host, port), block=False, evt_handlers=handlers)
+    server = ae.start_server(
+        (host, port),
+        block=False,
+        evt_handlers=handlers,
+        contexts=shared_uid_contexts(ae.supported_contexts),
+    )
     assert server is not None
     # Linux copies TCP_NODELAY to accepted sockets; the EVT_CONN_OPEN handler sets it on each one anyway.
     server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
