@@ -250,7 +250,7 @@ _THUMBNAIL_COLUMNS = (
 )
 
 
-def _summaries(
+def _summary_page(
     uow: UnitOfWork,
     store: ObjectStore,
     criteria: list[ColumnElement[bool]],
@@ -312,7 +312,7 @@ def list_patient_images(
     if acquired_to:
         criteria.append(Image.acquired_at < datetime.combine(acquired_to, datetime.max.time()))
     newest_first = (Image.acquired_at.desc().nulls_last(), Image.created_at.desc(), Image.id)
-    result = _summaries(uow, store, criteria, newest_first, page, per_page, expires_in)
+    result = _summary_page(uow, store, criteria, newest_first, page, per_page, expires_in)
     audit.record(
         uow,
         actor,
@@ -365,7 +365,7 @@ def list_unmatched(
     """The inbox: images waiting for staff to choose their patient, oldest first."""
     actor.require(STAFF_ROLES)
     oldest_first = (Image.created_at, Image.id)
-    result = _summaries(uow, store, [Image.patient_id.is_(None)], oldest_first, page, per_page, 300)
+    result = _summary_page(uow, store, [Image.patient_id.is_(None)], oldest_first, page, per_page, 300)
     audit.record(uow, actor, "image.inbox", "image", details={"returned": [str(i.id) for i in result.items]})
     uow.commit()
     return result
