@@ -36,3 +36,23 @@ def test_encoding_keeps_the_instance_identity_and_pixels(
     assert sent.SOPInstanceUID == ds.SOPInstanceUID
     assert sent.file_meta.MediaStorageSOPInstanceUID == ds.SOPInstanceUID
     assert np.array_equal(sent.pixel_array, ds.pixel_array)
+
+
+@pytest.mark.parametrize(
+    ("kind", "shape"), [("intraoral", (96, 80)), ("cbct", None), ("panoramic", (75, 150))]
+)
+def test_uncompressed_copies_are_what_pydicoms_decompress_writes(
+    kind: str, shape: tuple[int, int] | None
+) -> None:
+    """The OpenJPH path for greyscale HTJ2K archives writes the very bytes pydicom's decompress writes."""
+    ds = synthetic.make_instance(kind, shape=shape)  # type: ignore[arg-type]
+    archive, archive_syntax = lossless_archive(pydicom.dcmread(BytesIO(synthetic.to_bytes(ds))))
+    assert archive_syntax == HTJ2KLossless
+    data, _ = encode_for_target(
+        archive, archive_syntax, ExplicitVRLittleEndian, TransferSyntaxPreference.UNCOMPRESSED
+    )
+    reference = pydicom.dcmread(BytesIO(archive))
+    reference.decompress(generate_instance_uid=False)
+    written = BytesIO()
+    reference.save_as(written, enforce_file_format=True)
+    assert data == written.getvalue()

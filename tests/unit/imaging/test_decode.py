@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import imagecodecs
 import numpy as np
 import pytest
+from pydicom.encaps import encapsulate
 from pydicom.pixels import get_decoder
 from pydicom.uid import (
     HTJ2K,
@@ -38,7 +40,8 @@ from pydicom.uid import (
 )
 
 from bitewing.core.imaging import synthetic
-from bitewing.core.imaging.decode import _native_single_sample, stored_frames
+from bitewing.core.imaging.decode import _native_single_sample, openjph_frames, stored_frames
+from bitewing.core.imaging.transcode import lossless_archive
 from bitewing.core.imaging.validate import parse_instance
 from bitewing.core.imaging.window import display_frames
 
@@ -201,3 +204,46 @@ def test_frames_beyond_number_of_frames_are_not_returned_by_either_path() -> Non
         else:
             frames, _ = stored_frames(ds)
         assert frames.shape == (1, 6, 5)
+
+
+@pytest.mark.parametrize(
+    ("allocated", "stored", "signed", "frames"),
+    [(16, 12, False, 1), (16, 12, True, 1), (16, 16, True, 3), (16, 16, False, 1), (8, 8, False, 2)],
+)
+def test_htj2k_lossless_archives_decode_through_openjph_as_pydicom_decodes_them(
+    allocated: int, stored: int, signed: bool, frames: int
+) -> None:
+    """Archives as `lossless_archive` writes them take the OpenJPH path, which must give exactly the values
+    and type pydicom's own (OpenJPEG) decoder gives, and the original stored values."""
+    rng = np.random.default_rng(allocated * 100 + stored + signed)
+    low, high = (-(1 << (stored - 1)), (1 << (stored - 1)) - 1) if signed else (0, (1 << stored) - 1)
+    dtype = np.dtype(f"<{'i' if signed else 'u'}{allocated // 8}")
+    raw = rng.integers(low, high, size=(frames, 33, 47), dtype=dtype, endpoint=True)
+    ds = synthetic.make_instance("intraoral", shape=(33, 47))
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = allocated, stored, stored - 1
+    ds.PixelRepresentation = int(signed)
+    if frames > 1:
+        ds.NumberOfFrames = frames
+    ds.PixelData = raw.tobytes() + (b"\0" if raw.nbytes % 2 else b"")
+    archive, syntax = lossless_archive(parse_instance(synthetic.to_bytes(ds)))
+    assert syntax == HTJ2KLossless
+    archived = parse_instance(archive)
+    ours = openjph_frames(archived)
+    assert ours is not None  # the path under test
+    reference = _pydicom_frames(archived)
+    assert ours.dtype == reference.dtype and np.array_equal(ours, reference)
+    assert np.array_equal(ours, raw)
+    assert np.array_equal(stored_frames(archived)[0], raw)
+
+
+def test_htj2k_values_beyond_bits_stored_are_left_to_pydicom() -> None:
+    """A 12-bit header over a codestream holding 16-bit values (another sender's HTJ2K): not the OpenJPH
+    path's to interpret, so pydicom's decoder decides."""
+    ds = synthetic.make_instance("intraoral", shape=(16, 16))
+    codestream = imagecodecs.htj2k_encode(np.full((16, 16), 5000, np.uint16), level=None, reversible=True)
+    ds.file_meta.TransferSyntaxUID = HTJ2KLossless
+    ds.PixelData = encapsulate([bytes(codestream)])
+    ds["PixelData"].VR = "OB"
+    received = parse_instance(synthetic.to_bytes(ds))
+    assert openjph_frames(received) is None
+    assert np.array_equal(stored_frames(received)[0], _pydicom_frames(received))

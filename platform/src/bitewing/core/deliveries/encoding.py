@@ -6,14 +6,27 @@ from io import BytesIO
 
 import pydicom
 from pydicom.uid import UID, ExplicitVRLittleEndian
+from pydicom.valuerep import VR
 
+from bitewing.core.imaging.decode import openjph_frames
 from bitewing.core.plugins.connectors import TransferSyntaxPreference
 
 
 def _native(data: bytes, transfer_syntax: UID) -> bytes:
-    """Decode (keeping the instance's UIDs) and write uncompressed in `transfer_syntax`."""
+    """Decode (keeping the instance's UIDs) and write uncompressed in `transfer_syntax`.
+
+    Greyscale HTJ2K Lossless archives (most X-rays) are decoded by OpenJPH (`decode.openjph_frames`), the
+    same values as pydicom's `decompress` gives in a fraction of its time; anything else by `decompress`.
+    """
     ds = pydicom.dcmread(BytesIO(data))
-    if ds.file_meta.TransferSyntaxUID.is_compressed:
+    frames = openjph_frames(ds)
+    if frames is not None:
+        pixels = frames.astype(frames.dtype.newbyteorder("<"), copy=False).tobytes()
+        element = ds["PixelData"]
+        element.value = pixels + b"\0" * (len(pixels) % 2)
+        element.is_undefined_length = False
+        element.VR = VR.OB if int(ds.BitsAllocated) <= 8 else VR.OW
+    elif ds.file_meta.TransferSyntaxUID.is_compressed:
         ds.decompress(generate_instance_uid=False)
     ds.file_meta.TransferSyntaxUID = transfer_syntax
     out = BytesIO()
