@@ -37,8 +37,13 @@ _LITTLE_ENDIAN_NATIVE = frozenset(
 _REVERSIBLE_HTJ2K = frozenset({HTJ2KLossless, HTJ2KLosslessRPCL})
 
 
-def _single_sample_layout(ds: Dataset) -> tuple[int, int, int, np.dtype[Any], int] | None:
-    """(frames, rows, cols, little-endian sample type, Bits Stored) of 8/16-bit single-sample pixel data."""
+def _single_sample_layout(
+    ds: Dataset, syntaxes: frozenset[UID]
+) -> tuple[int, int, int, np.dtype[Any], int] | None:
+    """(frames, rows, cols, little-endian sample type, Bits Stored) of 8/16-bit single-sample pixel data in
+    one of `syntaxes`, or None."""
+    if UID(ds.file_meta.TransferSyntaxUID) not in syntaxes:
+        return None
     allocated = int(ds.get("BitsAllocated", 0) or 0)
     if "PixelData" not in ds or allocated not in (8, 16) or int(ds.get("SamplesPerPixel", 1) or 1) != 1:
         return None
@@ -52,9 +57,7 @@ def openjph_frames(ds: Dataset) -> np.ndarray | None:
     """(frames, rows, cols) stored values of single-sample HTJ2K Lossless pixel data, decoded by OpenJPH;
     None for any other data, or when a frame is not what the header says (type, shape, values beyond Bits
     Stored): pydicom's decoders handle those."""
-    if UID(ds.file_meta.TransferSyntaxUID) not in _REVERSIBLE_HTJ2K:
-        return None
-    layout = _single_sample_layout(ds)
+    layout = _single_sample_layout(ds, _REVERSIBLE_HTJ2K)
     if layout is None:
         return None
     count, rows, columns, dtype, bits = layout
@@ -84,9 +87,7 @@ def openjph_frames(ds: Dataset) -> np.ndarray | None:
 def _native_single_sample(ds: Dataset) -> np.ndarray | None:
     """(frames, rows, cols) stored values of native little-endian 8/16-bit single-sample pixel data, or None
     when the instance is anything else (left to pydicom's decoders)."""
-    if UID(ds.file_meta.TransferSyntaxUID) not in _LITTLE_ENDIAN_NATIVE:
-        return None
-    layout = _single_sample_layout(ds)
+    layout = _single_sample_layout(ds, _LITTLE_ENDIAN_NATIVE)
     if layout is None:
         return None
     frames, rows, columns, dtype, stored = layout
