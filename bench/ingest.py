@@ -12,8 +12,10 @@ Little Endian, ~3-4.4 MB each) to:
   ``SyncStorageArea`` true, i.e. it fsyncs every file too; SQLite index).
 
 Every target gets a fresh database / store per run, so no run sees duplicates of an earlier one. A warm-up
-association of a few other instances precedes each timed batch. The stage breakdown times the parts of one
-instance's acceptance in isolation, to show where the listener's time goes.
+association of a few other instances precedes each timed batch. Then the first instances of the batch go to
+Bitewing (SQLite) and Orthanc once more, each in an association of its own (as many sensors send), from a
+pynetdicom sender in this process. The stage breakdown times the parts of one instance's acceptance in
+isolation, to show where the listener's time goes.
 """
 
 from __future__ import annotations
