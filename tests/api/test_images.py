@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
 from bitewing.core.imaging import synthetic
@@ -62,6 +64,25 @@ def test_urls_expire_and_cannot_be_forged(owner: Any, runtime: Any) -> None:
     expired = store.presign(store.resolve_grant(url.rsplit("/", 1)[1]).key, -1)
     assert owner.client.get(expired).status_code == 404
     assert owner.client.get(url[:-3] + "abc").status_code == 404
+
+
+def test_both_image_lists_issue_urls_for_the_configured_expiry(
+    owner: Any, runtime: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The patient list and the inbox sign thumbnail URLs for `url_expiry_seconds`: set to the past, the URLs
+    they issue are refused."""
+    patient = register_patient(owner)
+    send(runtime, owner.tenant_id, **AMELIA)
+    send(runtime, owner.tenant_id, patient_id="NOBODY", patient_name="Nobody^Known", birth_date="20000101")
+    lists = (f"/api/v1/patients/{patient['id']}/images", "/api/v1/images/unmatched")
+
+    def thumbnail_status(path: str) -> int:
+        (item,) = owner.get(path).get_json()
+        return int(owner.client.get(item["renditions"][0]["url"]).status_code)
+
+    assert [thumbnail_status(path) for path in lists] == [200, 200]
+    monkeypatch.setattr(runtime, "settings", dataclasses.replace(runtime.settings, url_expiry_seconds=-1))
+    assert [thumbnail_status(path) for path in lists] == [404, 404]
 
 
 def test_unknown_patient_waits_in_the_inbox_until_assigned(owner: Any, runtime: Any) -> None:

@@ -69,6 +69,7 @@ class UnmatchedImages(TenantView):
             runtime().object_store,
             page=pagination_parameters.page,
             per_page=pagination_parameters.page_size,
+            expires_in=_expiry(),
         )
         pagination_parameters.item_count = page.total
         return _summaries(page.items)

@@ -360,12 +360,18 @@ def _get(uow: UnitOfWork, image_id: uuid.UUID) -> Image:
 
 
 def list_unmatched(
-    uow: UnitOfWork, actor: Actor, store: ObjectStore, *, page: int = 1, per_page: int = 50
+    uow: UnitOfWork,
+    actor: Actor,
+    store: ObjectStore,
+    *,
+    page: int = 1,
+    per_page: int = 50,
+    expires_in: int = 300,
 ) -> Page[ImageSummary]:
     """The inbox: images waiting for staff to choose their patient, oldest first."""
     actor.require(STAFF_ROLES)
     oldest_first = (Image.created_at, Image.id)
-    result = _summary_page(uow, store, [Image.patient_id.is_(None)], oldest_first, page, per_page, 300)
+    result = _summary_page(uow, store, [Image.patient_id.is_(None)], oldest_first, page, per_page, expires_in)
     audit.record(uow, actor, "image.inbox", "image", details={"returned": [str(i.id) for i in result.items]})
     uow.commit()
     return result
