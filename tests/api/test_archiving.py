@@ -22,10 +22,10 @@ from bitewing.core.imaging import synthetic
 from bitewing.core.imaging.transcode import ArchiveMismatch
 from bitewing.core.ingest import archiving, processing
 from bitewing.core.ingest.archiving import archive_image, delete_replaced_objects, requeue_unarchived_images
-from bitewing.core.ingest.models import IngestSource
+from bitewing.core.ingest.models import IngestRecord, IngestSource, IngestStatus
 from bitewing.core.ingest.processing import process_ingest
 from bitewing.core.ingest.services import Origin, receive_instance
-from bitewing.core.plugins import ObjectNotFound
+from bitewing.core.plugins import ObjectNotFound, ObjectStoreError
 from tests.api.imaging_helpers import register_patient
 
 
@@ -297,3 +297,39 @@ def test_two_processing_runs_at_once_list_one_image_and_keep_its_dicom(
         with pytest.raises(ObjectNotFound):
             runtime.object_store.get(key)
     assert [name for name, _ in held.held] == ["archive_image"]  # queued once, by the winner
+
+
+def test_a_rendition_that_cannot_be_stored_leaves_no_other_rendition_behind(
+    owner: Any, runtime: Any, held: HoldingRunner
+) -> None:
+    """The renditions are put at once; when one put fails, the ones written are deleted, the image is not
+    recorded and the attempt is counted, so the job can run again."""
+    _, data = _intraoral()
+    receipt = receive_instance(runtime, owner.tenant_id, data, Origin(IngestSource.UPLOAD))
+    (job,) = held.take("process_ingest")
+    store = runtime.object_store
+    put, written = store.put, []
+
+    def put_but_not_the_preview(key: str, *args: Any, **kwargs: Any) -> Any:
+        if "/preview." in key:
+            raise ObjectStoreError(f"could not write {key}: disk full")
+        stored = put(key, *args, **kwargs)
+        written.append(stored.key)
+        return stored
+
+    store.__dict__["put"] = put_but_not_the_preview
+    try:
+        with pytest.raises(ObjectStoreError, match="disk full"):
+            process_ingest(runtime, **job)
+    finally:
+        del store.__dict__["put"]
+    assert len(written) == 2  # thumbnail and full were written before the failure was known
+    for key in written:
+        with pytest.raises(ObjectNotFound):
+            store.get(key)
+    with runtime.db.unit_of_work(owner.tenant_id) as uow:
+        record = uow.session.get(IngestRecord, receipt.ingest_id)
+        assert record is not None
+        assert (record.status, record.attempts, record.image_id) == (IngestStatus.RECEIVED, 1, None)
+        assert "disk full" in (record.error_message or "")
+    assert process_ingest(runtime, **job) is not None  # the next attempt stores the image
