@@ -53,7 +53,8 @@ class ObjectStore(abc.ABC):
     """A flat key → bytes store.
 
     Keys are opaque (`/`-separated, no PHI). Writes are atomic: after `put` returns, the whole object is durable
-    and readable; a failed `put` leaves nothing under the key.
+    and readable; a failed `put` leaves nothing under the key. One store serves several threads at once (the
+    listener's associations, a processing job's rendition puts), so implementations must be thread-safe.
     """
 
     @abc.abstractmethod
