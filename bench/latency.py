@@ -11,8 +11,8 @@ Explicit VR Little Endian, 4.4 MB) at a steady paced rate; each send's start is 
 seconds and the time the success status arrives is recorded. A poller thread asks the REST API
 (``GET /api/v1/patients/{id}/images?page_size=100``, bearer token, keep-alive HTTP) every `POLL_INTERVAL_S`
 while images are unlisted; the first list answer that carries a new image's thumbnail URL is its "listed"
-time (the image's SOP Instance UID is read once from ``GET /api/v1/images/{id}``). Latency = listed -
-C-STORE success. Each run's images go to one new patient (newest first, so new images are on page 1).
+time (each list item carries its SOP Instance UID). Latency = listed - C-STORE success. Each run's images
+go to one new patient (newest first, so new images are on page 1).
 
 The peer is Orthanc 1.10 (Debian package, default configuration of `tests.support.Orthanc`) receiving the
 same images at the same pacing; its "ready" time is the first ``GET /instances/{id}/preview`` (full-size
@@ -308,7 +308,6 @@ class ListPoller:
         self.patients = patients
         self.pending: dict[str, Sent] = {}
         self.listed: dict[str, float] = {}
-        self.known: dict[str, str] = {}  # image id -> SOP Instance UID
         self.list_ms: list[float] = []
         self.lock = threading.Lock()
         self.done_sending = threading.Event()
@@ -317,13 +316,6 @@ class ListPoller:
     def acknowledged(self, item: Sent) -> None:
         with self.lock:
             self.pending[item.sop] = item
-
-    def _sop_of(self, image_id: str) -> str:
-        if image_id not in self.known:
-            answer = self.http.get(f"{self.base_url}/api/v1/images/{image_id}", timeout=30)
-            answer.raise_for_status()
-            self.known[image_id] = answer.json()["sop_instance_uid"]
-        return self.known[image_id]
 
     def run(self, deadline_after_sending: float) -> None:
         deadline: float | None = None
@@ -353,7 +345,7 @@ class ListPoller:
                 for image in answer.json():
                     if not any(r["name"] == "thumbnail" and r["url"] for r in image["renditions"]):
                         continue
-                    sop = self._sop_of(image["id"])
+                    sop = image["sop_instance_uid"]
                     with self.lock:
                         if sop in self.pending and sop not in self.listed:
                             self.listed[sop] = now

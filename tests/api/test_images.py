@@ -11,6 +11,8 @@ import pytest
 from sqlalchemy import event
 
 from bitewing.core.imaging import synthetic
+from bitewing.core.ingest.models import IngestSource
+from bitewing.core.ingest.services import Origin, receive_instance
 from tests.api.helpers import assert_problem
 from tests.api.imaging_helpers import register_patient, send
 
@@ -54,6 +56,38 @@ def test_one_image_has_every_rendition_and_the_compression_figures(owner: Any, r
     assert rendition_bytes <= 0.10 * image["pixel_bytes"]
     assert image["archive_bytes"] < image["original_bytes"]
     assert image["download_url"] == f"/api/v1/images/{summary['id']}/download"
+
+
+def test_an_image_carries_the_dicom_uids_it_was_sent_with(owner: Any, runtime: Any) -> None:
+    """Integrators match Bitewing's images to their DICOM by these UIDs, in the list and in one image."""
+    patient = register_patient(owner)
+    instance = synthetic.make_instance("intraoral", **AMELIA)
+    receive_instance(runtime, owner.tenant_id, synthetic.to_bytes(instance), Origin(IngestSource.UPLOAD))
+    runtime.jobs.drain()
+    (summary,) = _images(owner, patient["id"])
+    assert summary["sop_instance_uid"] == instance.SOPInstanceUID
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(runtime.db.engine, "before_cursor_execute", seen)
+    try:
+        image = owner.get(f"/api/v1/images/{summary['id']}").get_json()
+    finally:
+        event.remove(runtime.db.engine, "before_cursor_execute", seen)
+    assert (image["sop_instance_uid"], image["study_instance_uid"], image["series_instance_uid"]) == (
+        instance.SOPInstanceUID,
+        instance.StudyInstanceUID,
+        instance.SeriesInstanceUID,
+    )
+    assert sorted(r["name"] for r in image["renditions"]) == ["full", "preview", "thumbnail"]
+    reads_after_the_audit = statements[
+        [s.startswith("INSERT INTO audit_events") for s in statements].index(True) :
+    ]
+    assert not [s for s in reads_after_the_audit if s.startswith("SELECT")], (
+        "read everything before the commit"
+    )
 
 
 def test_urls_expire_and_cannot_be_forged(owner: Any, runtime: Any) -> None:

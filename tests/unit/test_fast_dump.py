@@ -108,6 +108,7 @@ def test_an_image_list_dumps_as_its_schema_dumps_it() -> None:
     """The image lists answer with this dump: it must be ImageSummarySchema's, field for field."""
     view = ImageSummary(
         id=uuid.uuid4(),
+        sop_instance_uid="1.2.826.0.1.3680043.8.498.1",
         patient_id=None,
         match_status=MatchStatus.UNMATCHED,
         match_note="no patient with chart number CH-9",

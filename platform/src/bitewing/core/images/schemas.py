@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from marshmallow import Schema, fields
-from sqlalchemy import select
-from sqlalchemy.orm import InstrumentedAttribute, object_session
 
-from bitewing.core.images.models import MatchStatus, Series, Study
+from bitewing.core.images.models import MatchStatus
 from bitewing.core.images.types import ImageType
 
 
@@ -27,6 +23,7 @@ class ImageSummarySchema(Schema):
     """An image in a list, with its thumbnail URL."""
 
     id = fields.UUID()
+    sop_instance_uid = fields.String(metadata={"description": "the DICOM SOP Instance UID"})
     patient_id = fields.UUID(allow_none=True)
     match_status = fields.Enum(MatchStatus, by_value=True)
     match_note = fields.String(allow_none=True)
@@ -46,33 +43,11 @@ class ImageSummarySchema(Schema):
     renditions = fields.List(fields.Nested(RenditionLinkSchema))
 
 
-class _UidOf(fields.String):
-    """A read-only UID of the image's study or series, read in the session the image was loaded in (one
-    primary-key lookup; the image model holds only the row ids)."""
-
-    def __init__(self, uid: InstrumentedAttribute[str], row_id: str, **kwargs: Any) -> None:
-        super().__init__(dump_only=True, **kwargs)
-        self._uid, self._row_id = uid, row_id
-
-    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = None) -> Any:
-        image = getattr(obj, "image", obj)
-        session = object_session(image)
-        if session is None:
-            return None
-        table = self._uid.class_
-        return session.scalar(select(self._uid).where(table.id == getattr(image, self._row_id)))
-
-
 class ImageSchema(ImageSummarySchema):
     """One image: metadata, compression figures, URLs of every rendition and of the original."""
 
-    sop_instance_uid = fields.String()
-    study_instance_uid = _UidOf(
-        Study.study_instance_uid, "study_id", metadata={"description": "the DICOM Study Instance UID"}
-    )
-    series_instance_uid = _UidOf(
-        Series.series_instance_uid, "series_id", metadata={"description": "the DICOM Series Instance UID"}
-    )
+    study_instance_uid = fields.String(metadata={"description": "the DICOM Study Instance UID"})
+    series_instance_uid = fields.String(metadata={"description": "the DICOM Series Instance UID"})
     study_id = fields.UUID()
     series_id = fields.UUID()
     machine_id = fields.UUID(allow_none=True)

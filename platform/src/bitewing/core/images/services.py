@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import selectinload
 
 from bitewing.core.accounts.models import Role
 from bitewing.core.audit import services as audit
@@ -204,10 +205,12 @@ class RenditionLink:
 
 @dataclass(frozen=True)
 class ImageView:
-    """An image's metadata with freshly issued URLs; `may_download` when the actor may fetch the DICOM
-    (the HTTP layer sets `download_url` to its download endpoint then)."""
+    """An image's metadata with freshly issued URLs and its study's and series' UIDs; `may_download` when
+    the actor may fetch the DICOM (the HTTP layer sets `download_url` to its download endpoint then)."""
 
     image: Image
+    study_instance_uid: str
+    series_instance_uid: str
     renditions: list[RenditionLink]
     may_download: bool = False
     download_url: str | None = None
@@ -221,6 +224,7 @@ class ImageSummary:
     """An image as the lists show it, with its thumbnail link; read as plain columns, not ORM objects."""
 
     id: uuid.UUID
+    sop_instance_uid: str
     patient_id: uuid.UUID | None
     match_status: MatchStatus
     match_note: str | None
@@ -331,11 +335,21 @@ def get_image(
 ) -> ImageView:
     """One image with thumbnail, preview and full URLs, and whether the actor may download its DICOM."""
     actor.require(STAFF_ROLES)
-    image = _get(uow, image_id)
+    found = uow.session.execute(
+        select(Image, Study.study_instance_uid, Series.series_instance_uid)
+        .join(Study, Study.id == Image.study_id)
+        .join(Series, Series.id == Image.series_id)
+        .where(Image.id == image_id)
+        .options(selectinload(Image.renditions))
+    ).one_or_none()
+    if found is None:
+        raise NotFound("no such image")
+    image, study_uid, series_uid = found
     audit.record(uow, actor, "image.read", "image", image.id, patient_id=image.patient_id)
     uow.commit()
+    links = _links(store, image, {"thumbnail", "preview", "full"}, expires_in)
     may_download = actor.role in DOWNLOAD_ROLES or actor.kind == "system"
-    return ImageView(image, _links(store, image, {"thumbnail", "preview", "full"}, expires_in), may_download)
+    return ImageView(image, study_uid, series_uid, links, may_download)
 
 
 def download_original(
