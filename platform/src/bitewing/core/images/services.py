@@ -17,7 +17,7 @@ from bitewing.core.auth.actor import STAFF_ROLES, Actor, system_actor
 from bitewing.core.db.base import utcnow
 from bitewing.core.db.paging import Page, paginate_rows
 from bitewing.core.db.session import UnitOfWork
-from bitewing.core.db.upsert import insert_ignoring_conflict
+from bitewing.core.db.upsert import insert_or_get_id
 from bitewing.core.errors import NotFound
 from bitewing.core.images.matching import Match, match_patient
 from bitewing.core.images.models import Image, MatchStatus, Rendition, Series, Study
@@ -31,13 +31,13 @@ from bitewing.core.tenancy.models import Location
 DOWNLOAD_ROLES = frozenset({Role.OWNER, Role.DENTIST, Role.HYGIENIST})
 
 
-def _study(
+def _study_id(
     uow: UnitOfWork, record: IngestRecord, processed: RenderedInstance, patient_id: uuid.UUID | None
-) -> Study:
-    """The study row, created once even when several of its instances are processed at the same time."""
+) -> uuid.UUID:
+    """The study row's id, the row created once even when several of its instances are processed at once."""
     facts = processed.facts
     acquired = facts.acquisition_datetime
-    insert_ignoring_conflict(
+    return insert_or_get_id(
         uow.session,
         Study,
         {
@@ -55,21 +55,20 @@ def _study(
         },
         ["tenant_id", "study_instance_uid"],
     )
-    return uow.session.scalars(
-        select(Study).where(Study.study_instance_uid == facts.study_instance_uid)
-    ).one()
 
 
-def _series(uow: UnitOfWork, study: Study, processed: RenderedInstance) -> Series:
-    """The series row, created once even under concurrent processing."""
+def _series_id(
+    uow: UnitOfWork, record: IngestRecord, study_id: uuid.UUID, processed: RenderedInstance
+) -> uuid.UUID:
+    """The series row's id, the row created once even under concurrent processing."""
     facts = processed.facts
-    insert_ignoring_conflict(
+    return insert_or_get_id(
         uow.session,
         Series,
         {
             "id": uuid.uuid4(),
-            "tenant_id": study.tenant_id,
-            "study_id": study.id,
+            "tenant_id": record.tenant_id,
+            "study_id": study_id,
             "series_instance_uid": facts.series_instance_uid,
             "modality": facts.modality or "OT",
             "description": facts.series_description[:200] or None,
@@ -78,9 +77,6 @@ def _series(uow: UnitOfWork, study: Study, processed: RenderedInstance) -> Serie
         },
         ["tenant_id", "series_instance_uid"],
     )
-    return uow.session.scalars(
-        select(Series).where(Series.series_instance_uid == facts.series_instance_uid)
-    ).one()
 
 
 def _aware_acquisition(uow: UnitOfWork, record: IngestRecord, moment: datetime | None) -> datetime | None:
@@ -117,13 +113,12 @@ def record_image(
         if record.patient_id is not None
         else match_patient(uow, facts)
     )
-    study = _study(uow, record, processed, match.patient_id)
-    series = _series(uow, study, processed)
+    study_id = _study_id(uow, record, processed, match.patient_id)
     image = Image(
         id=uuid.uuid4(),
         tenant_id=record.tenant_id,
-        study_id=study.id,
-        series_id=series.id,
+        study_id=study_id,
+        series_id=_series_id(uow, record, study_id, processed),
         patient_id=match.patient_id,
         match_status=match.status,
         match_note=match.note,

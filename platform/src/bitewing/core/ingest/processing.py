@@ -12,7 +12,7 @@ import logging
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bitewing.core.db.base import utcnow
 from bitewing.core.db.session import UnitOfWork
@@ -28,7 +28,8 @@ from bitewing.core.jobs import job
 from bitewing.core.plugins.storage import StoredObject
 from bitewing.core.runtime import Runtime
 from bitewing.core.storage.keys import rendition_key
-from bitewing.core.tenancy.renditions import tenant_rendition_specs
+from bitewing.core.tenancy.models import Tenant
+from bitewing.core.tenancy.renditions import rendition_specs
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +73,24 @@ def process_ingest(runtime: Runtime, tenant_id: str, ingest_id: str) -> str | No
     """
     tenant = uuid.UUID(tenant_id)
     with runtime.db.unit_of_work(tenant) as uow:
-        record = uow.session.get(IngestRecord, uuid.UUID(ingest_id))
-        if record is None or record.status != IngestStatus.RECEIVED or record.spool_key is None:
-            return None
-        machine = uow.session.get(XrayMachine, record.machine_id) if record.machine_id else None
-        default_type = machine.default_image_type if machine else None
-        specs = tenant_rendition_specs(uow, tenant)
-        spool = record.spool_key
+        found = uow.session.execute(
+            select(
+                IngestRecord.status,
+                IngestRecord.spool_key,
+                XrayMachine.default_image_type,
+                Tenant.rendition_settings,
+            )
+            .join(Tenant, Tenant.id == IngestRecord.tenant_id)
+            .outerjoin(XrayMachine, XrayMachine.id == IngestRecord.machine_id)
+            .where(IngestRecord.id == uuid.UUID(ingest_id))
+        ).one_or_none()
+    if found is None or found.status != IngestStatus.RECEIVED or found.spool_key is None:
+        return None
+    spool, default_type, specs = (
+        found.spool_key,
+        found.default_image_type,
+        rendition_specs(found.rendition_settings),
+    )
     data = runtime.object_store.get(spool)
     try:
         rendered = render_instance(data, default_image_type=default_type, rendition_specs=specs)
@@ -138,17 +150,15 @@ def _record(
 
 def _claim(uow: UnitOfWork, ingest_id: str) -> IngestRecord | None:
     """The record, if it is still `received`, locked for this transaction; None when another run has
-    handled it. The conditional UPDATE is the lock: PostgreSQL re-checks its condition after a concurrent
-    commit, SQLite takes its write lock with it."""
-    claimed = uow.session.execute(
+    handled it. The conditional UPDATE is the lock (PostgreSQL re-checks its condition after a concurrent
+    commit, SQLite takes its write lock with it) and returns the record in the same statement."""
+    return uow.session.scalars(
         update(IngestRecord)
         .where(IngestRecord.id == uuid.UUID(ingest_id), IngestRecord.status == IngestStatus.RECEIVED)
         .values(processed_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:
-        return None
-    return uow.session.get(IngestRecord, uuid.UUID(ingest_id), populate_existing=True)
+        .returning(IngestRecord)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    ).one_or_none()
 
 
 def _delete(runtime: Runtime, keys: list[str]) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,12 +33,6 @@ def describe(settings: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         spec.name: {"max_side": spec.max_side, "format": spec.format, "quality": spec.quality}
         for spec in rendition_specs(settings)
     }
-
-
-def tenant_rendition_specs(uow: UnitOfWork, tenant_id: uuid.UUID) -> tuple[RenditionSpec, ...]:
-    """The rendition specs of a tenant."""
-    tenant = uow.session.get(Tenant, tenant_id)
-    return rendition_specs(tenant.rendition_settings if tenant else {})
 
 
 def update_rendition_settings(
