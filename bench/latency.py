@@ -9,10 +9,10 @@ object store and, as a second configuration, SeaweedFS's S3 gateway. This proces
 one pynetdicom association (``TCP_NODELAY``) sends synthetic intraoral images (1300x1700, 12-bit, native
 Explicit VR Little Endian, 4.4 MB) at a steady paced rate; each send's start is scheduled at ``i / rate``
 seconds and the time the success status arrives is recorded. A poller thread asks the REST API
-(``GET /api/v1/patients/{id}/images?page_size=100``, bearer token, keep-alive HTTP) every `POLL_INTERVAL_S`
-while images are unlisted; the first list answer that carries a new image's thumbnail URL is its "listed"
-time (each list item carries its SOP Instance UID). Latency = listed - C-STORE success. Each run's images
-go to one new patient (newest first, so new images are on page 1).
+(``GET /api/v1/patients/{id}/images?page_size=24``, the console's patient page, bearer token, keep-alive
+HTTP) every `POLL_INTERVAL_S` while images are unlisted; the first list answer that carries a new image's
+thumbnail URL is its "listed" time (each list item carries its SOP Instance UID). Latency = listed - C-STORE
+success. Each run's images go to one new patient (newest first, so new images are on page 1).
 
 The peer is Orthanc 1.10 (Debian package, default configuration of `tests.support.Orthanc`) receiving the
 same images at the same pacing; its "ready" time is the first ``GET /instances/{id}/preview`` (full-size
@@ -80,6 +80,9 @@ AE_TITLE = "LATENCYSENSOR"
 REDIS_DB = 9
 """Redis database of this suite (the integration tests use 11 and 13); flushed at start and at the end."""
 POLL_INTERVAL_S = 0.2
+POLL_PAGE_SIZE = 24
+"""The page the poller asks for: the console's patient page (`admin/.../patient.js` PAGE_SIZE). New images are
+on top (newest first) and at most a few are processed between two polls, so page 1 shows each of them."""
 DRAIN_TIMEOUT_S = 90.0
 SETTLE_S = 2.0
 """Pause after every process is up (the worker registers with RQ only after preloading its job modules)."""
@@ -336,7 +339,7 @@ class ListPoller:
                 start = time.monotonic()
                 answer = self.http.get(
                     f"{self.base_url}/api/v1/patients/{self.patients[index].id}/images",
-                    params={"page_size": 100},
+                    params={"page_size": POLL_PAGE_SIZE},
                     timeout=30,
                 )
                 now = time.monotonic()
@@ -673,6 +676,7 @@ def run(quick: bool = False) -> dict[str, object]:
             "megabytes_each": round(instances.bytes_each / 1e6, 2),
         },
         "poll_interval_s": POLL_INTERVAL_S,
+        "poll_page_size": POLL_PAGE_SIZE,
         "sweep_seconds": SWEEP_SECONDS,
         "drain_timeout_s": DRAIN_TIMEOUT_S,
         "runs": [],
@@ -743,7 +747,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"({results['images']['megabytes_each']} MB each) at a paced rate. Bitewing: PostgreSQL (app role), "
         "Redis, one RQ worker, `bitewing dicom-listener`, `bitewing serve` (1 gunicorn worker, 4 threads), "
         "each a separate process on this machine; each run's images go to one new patient whose list "
-        f"(`?page_size=100`) is polled every {results['poll_interval_s']} s, so a listed time is late by up "
+        f"(`?page_size={results['poll_page_size']}`, the console's patient page) is polled every "
+        f"{results['poll_interval_s']} s, so a listed time is late by up "
         "to one poll cycle plus the request. Orthanc: time until `GET /instances/{id}/preview` (full-size "
         "PNG) or `/instances/{id}/rendered?width=200` (a 200-pixel JPEG, a thumbnail's size) first answers 200 "
         "(stored, then rendered on demand), requested by 4 threads as each success arrives. `inf`: more than 5% of the images (for max: at least one) were "
