@@ -80,7 +80,7 @@ def process_ingest(runtime: Runtime, tenant_id: str, ingest_id: str) -> str | No
                 XrayMachine.default_image_type,
                 Tenant.rendition_settings,
             )
-            .join(Tenant, Tenant.id == IngestRecord.tenant_id)
+            .outerjoin(Tenant, Tenant.id == IngestRecord.tenant_id)
             .outerjoin(XrayMachine, XrayMachine.id == IngestRecord.machine_id)
             .where(IngestRecord.id == uuid.UUID(ingest_id))
         ).one_or_none()
@@ -89,7 +89,7 @@ def process_ingest(runtime: Runtime, tenant_id: str, ingest_id: str) -> str | No
     spool, default_type, specs = (
         found.spool_key,
         found.default_image_type,
-        rendition_specs(found.rendition_settings),
+        rendition_specs(found.rendition_settings or {}),
     )
     data = runtime.object_store.get(spool)
     try:
