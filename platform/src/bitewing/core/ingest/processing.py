@@ -51,8 +51,12 @@ def _store_renditions(
     workers = max(1, len(rendered.renditions))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rendition-put") as pool:
         puts = {r.name: pool.submit(put, r) for r in rendered.renditions}
-    failures = [error for f in puts.values() if (error := f.exception()) is not None]
-    stored.update({name: f.result() for name, f in puts.items() if f.exception() is None})
+    failures = []
+    for name, written in puts.items():
+        if (error := written.exception()) is None:
+            stored[name] = written.result()
+        else:
+            failures.append(error)
     if failures:
         raise failures[0]
 
