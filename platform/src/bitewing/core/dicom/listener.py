@@ -21,8 +21,8 @@ One pynetdicom acceptor per process (production runs several listener pods behin
   Error Comment; any storage or database failure answers 0xA700 (out of resources) so the device retries.
   Processing jobs are queued through `runtime.jobs` (RQ in production, in-process on the embedded default).
 - **Speed.** TCP_NODELAY on every accepted socket (without it the dcmtk peers stall ~40 ms per instance on
-  delayed ACKs), a 1 MiB maximum PDU, and supported contexts that pynetdicom's per-association copy does
-  not rebuild UID by UID (`contexts.SharedUidContext`).
+  delayed ACKs), a 1 MiB maximum PDU read in bulk (`sockets.BulkReceiveSocket`), and supported contexts
+  that pynetdicom's per-association copy does not rebuild UID by UID (`contexts.SharedUidContext`).
 """
 
 from __future__ import annotations
@@ -67,6 +67,7 @@ from pynetdicom.transport import ThreadedAssociationServer
 
 from bitewing.core.devices.services import identify_caller
 from bitewing.core.dicom.contexts import shared_uid_contexts
+from bitewing.core.dicom.sockets import use_bulk_receive
 from bitewing.core.ingest.models import IngestSource
 from bitewing.core.ingest.services import Origin, receive_instance
 from bitewing.core.runtime import Runtime
@@ -264,7 +265,9 @@ class Listener:
 
     @staticmethod
     def on_connection_open(event: evt.Event) -> None:
-        """Switch off Nagle on the accepted socket (and keep it alive through idle NAT/firewalls)."""
+        """Switch off Nagle on the accepted socket (and keep it alive through idle NAT/firewalls); read PDUs
+        in bulk (`sockets.use_bulk_receive`)."""
+        use_bulk_receive(event.assoc)
         raw = getattr(event.assoc.dul.socket, "socket", None)
         if raw is None:
             return
