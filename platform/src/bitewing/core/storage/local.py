@@ -25,6 +25,15 @@ from bitewing.core.plugins.storage import attachment_disposition, sha256_hex
 
 _SIGNING_SALT = "bitewing.files"
 
+UNCACHED_OBJECT_BYTES = 1024 * 1024
+"""Objects at least this large (received instances and archive copies; renditions are smaller) leave the
+page cache once durable (`posix_fadvise(DONTNEED)`): each is read a few times at most (the processing and
+archive jobs, a download, one delivery per VNA), and caching it would push out the renditions and
+database pages that viewers need again and again. On this 2-core VM, whose balloon device reports free
+memory to the host, a 4.4 MB write into fresh page cache cost 11 ms of CPU and 19.7 ms of wall time with
+its fdatasync; with the drop the next write reuses the pages: 3.5 ms and 11.8 ms. Reading the object back
+from disk then costs 3.1 ms of CPU instead of 1.3 from the cache."""
+
 
 class InvalidKey(ObjectStoreError):
     """The key is not a safe relative path."""
@@ -79,6 +88,8 @@ class LocalFolderStore(ObjectStore):
                 fh.flush()
                 if sync:
                     os.fdatasync(fh.fileno())
+                    if len(data) >= UNCACHED_OBJECT_BYTES:
+                        os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
