@@ -204,6 +204,21 @@ def test_patient_location_and_dicom_attribute_conditions(owner: Any, runtime: An
     assert held_by(vendor) == held_by(other) == set()
 
 
+def test_a_rule_on_the_devices_dicom_attributes_routes_its_images(owner: Any, runtime: Any) -> None:
+    register_patient(owner)
+    vendor, other = target(owner, "vendor"), target(owner, "other")
+    rule(
+        owner,
+        "synthetic sensors",
+        [(vendor, "primary")],
+        conditions={"dicom": [{"keyword": "Manufacturer", "pattern": "Bitewing Synth*"}]},
+    )
+    rule(owner, "rest", [(other, "primary")], is_default=True)
+    sent = send(runtime, owner.tenant_id, **AMELIA)
+    assert held_by(vendor) == {sent.sop_instance_uid}
+    assert held_by(other) == set()
+
+
 def test_dry_run_sends_nothing(owner: Any, runtime: Any) -> None:
     register_patient(owner)
     sent = send(runtime, owner.tenant_id, **AMELIA)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from io import BytesIO
-
-import pydicom
+from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
 ROUTING_KEYWORDS = (
@@ -26,11 +24,8 @@ ROUTING_KEYWORDS = (
 )
 
 
-def routing_attributes(data: bytes) -> dict[str, str]:
-    """The `ROUTING_KEYWORDS` present in a Part-10 instance, as strings (multi-values joined with ``\\``)."""
-    ds = pydicom.dcmread(
-        BytesIO(data), stop_before_pixels=True, specific_tags=list(ROUTING_KEYWORDS), force=True
-    )
+def routing_attributes(ds: Dataset) -> dict[str, str]:
+    """The `ROUTING_KEYWORDS` present in an instance, as strings (multi-values joined with ``\\``)."""
     values: dict[str, str] = {}
     for keyword in ROUTING_KEYWORDS:
         value = ds.get(keyword)

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
+from pydicom.dataset import Dataset
 
 from bitewing.core.imaging.decode import stored_frames
 from bitewing.core.imaging.facts import InstanceFacts, extract_facts
@@ -32,11 +33,13 @@ from bitewing.core.imaging.window import display_frames, greyscale_lookup
 
 @dataclass
 class RenderedInstance:
-    """Facts and renditions of an instance, with per-step timings in seconds."""
+    """Facts and renditions of an instance, with per-step timings in seconds; `dataset` is the instance as
+    parsed (for callers that read more of its header)."""
 
     facts: InstanceFacts
     renditions: list[Rendition]
     original_pixel_bytes: int
+    dataset: Dataset
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -102,6 +105,7 @@ def render_instance(
         facts=facts,
         renditions=renditions,
         original_pixel_bytes=expected_native_length(ds),
+        dataset=ds,
         timings=timings,
     )
 

@@ -107,7 +107,7 @@ def process_ingest(runtime: Runtime, tenant_id: str, ingest_id: str) -> str | No
         raise
     renditions: dict[str, StoredObject] = {}
     try:
-        attributes = routing_attributes(data)
+        attributes = routing_attributes(rendered.dataset)
         _store_renditions(runtime, tenant, rendered, renditions)
         outcome, image_id = _record(runtime, tenant, ingest_id, rendered, renditions, attributes)
     except Exception as exc:
