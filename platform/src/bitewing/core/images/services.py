@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, insert, select
 from sqlalchemy.orm import selectinload
 
 from bitewing.core.accounts.models import Role
@@ -93,14 +93,19 @@ def record_image(
     processed: RenderedInstance,
     renditions: dict[str, StoredObject],
     attributes: dict[str, str],
-) -> Image | None:
-    """Add the image rows for a rendered instance; None when the same content is already held.
+) -> uuid.UUID | None:
+    """Add the image rows for a rendered instance and return the image's id; None when the same content is
+    already held.
 
     The record's spool object (the instance as received) becomes the image's stored DICOM until the
     archive job replaces it with the verified lossless copy (`archived_at` is then set).
 
     The same SOP Instance UID with different content becomes a new version; earlier versions are marked
     superseded and the change is audited.
+
+    The image and its renditions are written with two Core INSERTs on the session's connection (the
+    ORM's unit of work cost the processing job several milliseconds more per image); the image id is
+    returned, not an entity.
     """
     facts = processed.facts
     versions = uow.session.scalars(
@@ -114,62 +119,70 @@ def record_image(
         else match_patient(uow, facts)
     )
     study_id = _study_id(uow, record, processed, match.patient_id)
-    image = Image(
-        id=uuid.uuid4(),
-        tenant_id=record.tenant_id,
-        study_id=study_id,
-        series_id=_series_id(uow, record, study_id, processed),
-        patient_id=match.patient_id,
-        match_status=match.status,
-        match_note=match.note,
-        sop_instance_uid=facts.sop_instance_uid,
-        sop_class_uid=facts.sop_class_uid,
-        version=(versions[-1].version + 1) if versions else 1,
-        modality=facts.modality or "OT",
-        image_type=ImageType(facts.image_type),
-        teeth=list(facts.teeth),
-        laterality=facts.laterality or None,
-        acquired_at=_aware_acquisition(uow, record, facts.acquisition_datetime),
-        machine_id=record.machine_id,
-        location_id=record.location_id,
-        dicom_patient_id=facts.patient_id[:64] or None,
-        dicom_patient_name=facts.patient_name[:200] or None,
-        dicom_birth_date=facts.patient_birth_date,
-        dicom_patient_sex=facts.patient_sex[:16] or None,
-        instance_number=facts.instance_number,
-        rows=facts.rows,
-        columns=facts.columns,
-        frames=facts.frames,
-        bits_stored=facts.bits_stored,
-        photometric=facts.photometric[:16],
-        original_transfer_syntax=facts.transfer_syntax_uid,
-        original_bytes=record.size,
-        original_sha256=record.sha256,
-        pixel_bytes=processed.original_pixel_bytes,
-        archive_key=record.spool_key,
-        archive_bytes=record.size,
-        archive_sha256=record.sha256,
-        archive_transfer_syntax=facts.transfer_syntax_uid,
-        ingest_id=record.id,
-        attributes=attributes,
+    image_id = uuid.uuid4()
+    version = (versions[-1].version + 1) if versions else 1
+    connection = uow.session.connection()
+    connection.execute(
+        insert(Image),
+        dict(
+            id=image_id,
+            tenant_id=record.tenant_id,
+            study_id=study_id,
+            series_id=_series_id(uow, record, study_id, processed),
+            patient_id=match.patient_id,
+            match_status=match.status,
+            match_note=match.note,
+            sop_instance_uid=facts.sop_instance_uid,
+            sop_class_uid=facts.sop_class_uid,
+            version=version,
+            modality=facts.modality or "OT",
+            image_type=ImageType(facts.image_type),
+            teeth=list(facts.teeth),
+            laterality=facts.laterality or None,
+            acquired_at=_aware_acquisition(uow, record, facts.acquisition_datetime),
+            machine_id=record.machine_id,
+            location_id=record.location_id,
+            dicom_patient_id=facts.patient_id[:64] or None,
+            dicom_patient_name=facts.patient_name[:200] or None,
+            dicom_birth_date=facts.patient_birth_date,
+            dicom_patient_sex=facts.patient_sex[:16] or None,
+            instance_number=facts.instance_number,
+            rows=facts.rows,
+            columns=facts.columns,
+            frames=facts.frames,
+            bits_stored=facts.bits_stored,
+            photometric=facts.photometric[:16],
+            original_transfer_syntax=facts.transfer_syntax_uid,
+            original_bytes=record.size,
+            original_sha256=record.sha256,
+            pixel_bytes=processed.original_pixel_bytes,
+            archive_key=record.spool_key,
+            archive_bytes=record.size,
+            archive_sha256=record.sha256,
+            archive_transfer_syntax=facts.transfer_syntax_uid,
+            ingest_id=record.id,
+            attributes=attributes,
+        ),
     )
-    for rendition in processed.renditions:
-        stored = renditions[rendition.name]
-        image.renditions.append(
-            Rendition(
-                id=uuid.uuid4(),
-                tenant_id=record.tenant_id,
-                name=rendition.name,
-                key=stored.key,
-                content_type=rendition.content_type,
-                format=rendition.format,
-                quality=rendition.quality,
-                width=rendition.width,
-                height=rendition.height,
-                bytes=stored.size,
-            )
-        )
-    uow.session.add(image)
+    connection.execute(
+        insert(Rendition),
+        [
+            {
+                "id": uuid.uuid4(),
+                "tenant_id": record.tenant_id,
+                "image_id": image_id,
+                "name": rendition.name,
+                "key": renditions[rendition.name].key,
+                "content_type": rendition.content_type,
+                "format": rendition.format,
+                "quality": rendition.quality,
+                "width": rendition.width,
+                "height": rendition.height,
+                "bytes": renditions[rendition.name].size,
+            }
+            for rendition in processed.renditions
+        ],
+    )
     for previous in versions:
         previous.superseded = True
     if versions:
@@ -178,12 +191,11 @@ def record_image(
             system_actor(record.tenant_id, "ingest"),
             "image.new_version",
             "image",
-            image.id,
+            image_id,
             patient_id=match.patient_id,
-            details={"version": image.version, "previous": str(versions[-1].id)},
+            details={"version": version, "previous": str(versions[-1].id)},
         )
-    uow.session.flush()
-    return image
+    return image_id
 
 
 @dataclass(frozen=True)

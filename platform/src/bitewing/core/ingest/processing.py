@@ -140,16 +140,16 @@ def _record(
         record = _claim(uow, ingest_id)
         if record is None:
             return Outcome.ALREADY_HANDLED, None
-        image = images.record_image(uow, record, rendered, renditions, attributes)
-        if image is None:
+        image_id = images.record_image(uow, record, rendered, renditions, attributes)
+        if image_id is None:
             record.status = IngestStatus.DUPLICATE
         else:
             record.status = IngestStatus.PROCESSED
-            record.image_id = image.id
+            record.image_id = image_id
         record.processed_at = utcnow()
         record.spool_key = None
         uow.commit()
-        return (Outcome.DUPLICATE, None) if image is None else (Outcome.RECORDED, image.id)
+        return (Outcome.DUPLICATE, None) if image_id is None else (Outcome.RECORDED, image_id)
 
 
 def _claim(uow: UnitOfWork, ingest_id: str) -> IngestRecord | None:
