@@ -77,8 +77,11 @@ def receive_instance(runtime: Runtime, tenant_id: uuid.UUID, data: bytes, origin
     re-sent identical instance is a no-op. Otherwise the bytes are written to the object store and the
     ingest record committed *before* this returns, so an acknowledgement always means durable; then a
     processing job is queued (a lost job is re-queued by the sweeper from the record).
+
+    The SHA-256 is computed up front only when the SOP Instance UID is already held (to tell a re-send
+    from a new version); otherwise the object store computes it while it writes (`LocalFolderStore.put`
+    overlaps the two).
     """
-    digest = sha256_hex(data)
     try:
         sop_instance_uid = str(parse_instance(data).SOPInstanceUID)
     except InvalidInstance as exc:
@@ -88,7 +91,7 @@ def receive_instance(runtime: Runtime, tenant_id: uuid.UUID, data: bytes, origin
                 tenant_id,
                 origin,
                 status=IngestStatus.REJECTED,
-                sha256=digest,
+                sha256=sha256_hex(data),
                 size=len(data),
                 error_reason=exc.reason,
                 error_message=str(exc)[:500],
@@ -96,17 +99,17 @@ def receive_instance(runtime: Runtime, tenant_id: uuid.UUID, data: bytes, origin
             uow.commit()
         return Receipt(IngestStatus.REJECTED, record.id, None, exc.reason, str(exc))
     with runtime.db.unit_of_work(tenant_id) as uow:
-        existing = uow.session.scalar(
-            select(IngestRecord.id).where(
+        held = uow.session.execute(
+            select(IngestRecord.id, IngestRecord.sha256).where(
                 IngestRecord.sop_instance_uid == sop_instance_uid,
-                IngestRecord.sha256 == digest,
                 IngestRecord.status.in_(LIVE_STATUSES),
             )
-        )
-    if existing is not None:
+        ).all()
+    digest = sha256_hex(data) if held else None
+    if (existing := next((row.id for row in held if row.sha256 == digest), None)) is not None:
         return Receipt(IngestStatus.DUPLICATE, existing, sop_instance_uid)
     key = dicom_key(tenant_id)
-    runtime.object_store.put(key, data, "application/dicom", sha256=digest)
+    stored = runtime.object_store.put(key, data, "application/dicom", sha256=digest)
     try:
         with runtime.db.unit_of_work(tenant_id) as uow:
             record = _record(
@@ -115,7 +118,7 @@ def receive_instance(runtime: Runtime, tenant_id: uuid.UUID, data: bytes, origin
                 origin,
                 status=IngestStatus.RECEIVED,
                 sop_instance_uid=sop_instance_uid,
-                sha256=digest,
+                sha256=stored.sha256,
                 size=len(data),
                 spool_key=key,
             )

