@@ -422,9 +422,9 @@ def markdown(results: dict[str, Any]) -> str:
         f"`put` {stages['object_store_put_ms']} ms (the local folder store's atomic write: the data file written "
         "and fdatasynced while a helper thread computes its SHA-256, the sidecar, one fsync of the folder; as "
         "ingest calls it for an instance whose UID is new), "
-        f"`parse_instance` "
-        f"{stages['parse_instance_ms']} ms, one SHA-256 {stages['sha256_ms']} ms (overlapped with the write), and the database (duplicate "
-        f"check, insert, commit) about {db_ms} ms (`receive_instance` with a store that writes nothing, minus "
+        f"`parse_instance` {stages['parse_instance_ms']} ms, one SHA-256 {stages['sha256_ms']} ms (overlapped "
+        f"with the write), and the database (duplicate check, insert, commit) about {db_ms} ms "
+        "(`receive_instance` with a store that writes nothing, minus "
         "parse and SHA-256). The listener's own work around these (rebuilding the Part-10 header, the "
         "handler, logging) is below the run-to-run noise.",
         "",
