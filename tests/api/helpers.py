@@ -5,6 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from click.testing import CliRunner, Result
+
+from bitewing.core import cli
+
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
@@ -42,3 +46,14 @@ def assert_problem(response: Any, status: int) -> dict[str, Any]:
     assert body["status"] == status
     assert body["title"]
     return body
+
+
+def invoke_cli(runtime: Any, *args: str) -> Result:
+    """Run the `bitewing` command line on the test runtime's instance, database and object store."""
+    settings = runtime.settings
+    env = {
+        "BITEWING_DATABASE_URL": settings.database_url,
+        "BITEWING_STORAGE_URL": settings.storage_url,
+        "BITEWING_SECRET_KEY": settings.secret_key,
+    }
+    return CliRunner().invoke(cli.main, ["--instance", str(settings.instance_path), *args], env=env)

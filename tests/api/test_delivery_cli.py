@@ -6,22 +6,10 @@ import dataclasses
 from typing import Any
 
 from bitewing_test_plugin.connector import MemoryVna
-from click.testing import CliRunner
 
-from bitewing.core import cli
-from bitewing.core.runtime import Runtime
+from tests.api.helpers import invoke_cli
 from tests.api.imaging_helpers import register_patient, send
 from tests.api.test_routing import AMELIA, rule, target
-
-
-def _invoke(runtime: Runtime, *args: str) -> Any:
-    settings = runtime.settings
-    env = {
-        "BITEWING_DATABASE_URL": settings.database_url,
-        "BITEWING_STORAGE_URL": settings.storage_url,
-        "BITEWING_SECRET_KEY": settings.secret_key,
-    }
-    return CliRunner().invoke(cli.main, ["--instance", str(settings.instance_path), *args], env=env)
 
 
 def test_backlog_list_and_retry_from_the_cli(owner: Any, runtime: Any) -> None:
@@ -32,15 +20,15 @@ def test_backlog_list_and_retry_from_the_cli(owner: Any, runtime: Any) -> None:
     rule(owner, "all", [(down, "primary")])
     send(runtime, owner.tenant_id, **AMELIA)
 
-    backlog = _invoke(runtime, "deliveries", "backlog", "--tenant", owner.slug)
+    backlog = invoke_cli(runtime, "deliveries", "backlog", "--tenant", owner.slug)
     assert backlog.exit_code == 0, backlog.output
     assert "down-vna: dead 1" in backlog.output
 
-    listed = _invoke(runtime, "deliveries", "list", "--tenant", owner.slug, "--state", "dead")
+    listed = invoke_cli(runtime, "deliveries", "list", "--tenant", owner.slug, "--state", "dead")
     assert "refuses everything" in listed.output
     delivery_id = listed.output.split()[0]
 
     owner.patch(f"/api/v1/targets/{down['id']}", json={"config": {"permanent_failure": False}})
-    retried = _invoke(runtime, "deliveries", "retry", "--tenant", owner.slug, delivery_id)
+    retried = invoke_cli(runtime, "deliveries", "retry", "--tenant", owner.slug, delivery_id)
     assert retried.exit_code == 0, retried.output
     assert retried.output.strip().endswith("delivered")

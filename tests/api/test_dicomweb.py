@@ -38,6 +38,7 @@ from bitewing.core.dicomweb.retrieve import (
     choose_rendition,
     native_part10,
     negotiate_dicom,
+    negotiate_image,
     read_dataset,
 )
 from bitewing.core.imaging.decode import stored_frames
@@ -353,7 +354,7 @@ def test_wado_refuses_what_it_cannot_send(owner: TenantClient, stored: Stored) -
     jpeg = f"{DICOM_ACCEPT}; transfer-syntax=1.2.840.10008.1.2.4.50"
     assert_problem(owner.get(path, headers={"Accept": jpeg}), 406)
     assert_problem(owner.get(path, headers={"Accept": "image/jpeg"}), 406)
-    assert_problem(owner.get(f"{path}/rendered", headers={"Accept": "image/png"}), 406)
+    assert_problem(owner.get(f"{path}/rendered", headers={"Accept": "image/webp"}), 406)
     assert_problem(owner.get(f"/dicomweb/studies/{stored.bitewing.StudyInstanceUID}/series/1.2.3"), 404)
 
 
@@ -389,6 +390,46 @@ def test_rendered_and_thumbnail_are_stored_jpegs_of_the_right_size(
     assert jpeg_size(owner.get(f"{path}/thumbnail?viewport=300,300")) == (520, 400)
     assert jpeg_size(owner.get(f"{path}/rendered?viewport=4000,4000")) == (520, 400)
     assert_problem(owner.get(f"{path}/rendered?viewport=big"), 400)
+
+
+def _picture(response: Any, media_type: str) -> tuple[str, tuple[int, int]]:
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.mimetype == media_type
+    picture = PILImage.open(io.BytesIO(response.get_data()))
+    return str(picture.format), picture.size
+
+
+def test_other_rendition_formats_are_sent_as_stored_or_converted_on_request(
+    owner: TenantClient, runtime: Runtime
+) -> None:
+    """A tenant keeping WebP thumbnails and AVIF previews: a client that asks for JPEG (or PNG) still gets
+    the rendition of the size it asked for, converted; one that asks for nothing offered gets 406."""
+    choice = {
+        "thumbnail": {"format": "webp", "quality": 70},
+        "preview": {"format": "avif", "quality": 60},
+        "full": {"format": "jpeg", "quality": 85},
+    }
+    assert owner.request("PUT", "/api/v1/settings/renditions", json=choice).status_code == 200
+    ds = make_instance("panoramic", patient_id="P-1", patient_name="Chen^Amelia", shape=(600, 1000), seed=4)
+    response = owner.post(
+        "/dicomweb/studies", data=multipart(to_bytes(ds)), headers={"Content-Type": STOW_TYPE}
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    process_received(runtime, owner.tenant_id)
+    path = instance_path(ds)
+
+    assert _picture(owner.get(f"{path}/thumbnail"), "image/webp") == ("WEBP", (200, 120))
+    as_jpeg = owner.get(f"{path}/thumbnail", headers={"Accept": "image/jpeg"})
+    assert _picture(as_jpeg, "image/jpeg") == ("JPEG", (200, 120))
+    as_png = owner.get(f"{path}/thumbnail", headers={"Accept": "image/png, image/jpeg;q=0.5"})
+    assert _picture(as_png, "image/png") == ("PNG", (200, 120))
+    preview = owner.get(f"{path}/rendered?viewport=500,300", headers={"Accept": "image/avif, image/*;q=0.8"})
+    assert _picture(preview, "image/avif") == ("AVIF", (800, 480))
+    old_viewer = owner.get(f"{path}/rendered?viewport=500,300", headers={"Accept": "image/jpeg"})
+    assert _picture(old_viewer, "image/jpeg") == ("JPEG", (800, 480))
+    assert _picture(owner.get(f"{path}/rendered"), "image/jpeg") == ("JPEG", (1000, 600))
+    assert_problem(owner.get(f"{path}/rendered", headers={"Accept": "image/webp"}), 406)
+    assert_problem(owner.get(f"{path}/thumbnail", headers={"Accept": "image/gif"}), 406)
 
 
 def test_every_retrieval_is_audited(owner: TenantClient, stored: Stored) -> None:
@@ -849,13 +890,23 @@ class _R:
 
 
 def test_rendition_choice() -> None:
-    renditions = [_R("full", 2000, 1000), _R("thumbnail", 200, 100), _R("preview", 800, 400)]
-    assert choose_rendition(renditions, "image/jpeg", None, smallest=True).name == "thumbnail"
-    assert choose_rendition(renditions, "image/jpeg", None, smallest=False).name == "full"
-    assert choose_rendition(renditions, "image/jpeg", (300, 100), smallest=False).name == "preview"
-    assert choose_rendition(renditions, "image/jpeg", (200, 100), smallest=False).name == "thumbnail"
-    assert choose_rendition(renditions, "image/jpeg", (3000, 10), smallest=True).name == "full"
-    assert choose_rendition(renditions, "image/webp", None, smallest=True) is None
+    renditions = [_R("full", 2000, 1000), _R("thumbnail", 200, 100, "image/webp"), _R("preview", 800, 400)]
+    assert choose_rendition(renditions, None, smallest=True).name == "thumbnail"
+    assert choose_rendition(renditions, None, smallest=False).name == "full"
+    assert choose_rendition(renditions, (300, 100), smallest=False).name == "preview"
+    assert choose_rendition(renditions, (200, 100), smallest=False).name == "thumbnail"
+    assert choose_rendition(renditions, (3000, 10), smallest=True).name == "full"
+    assert choose_rendition([], None, smallest=True) is None
+
+
+def test_image_negotiation_follows_the_clients_then_the_servers_preference() -> None:
+    offered = ["image/webp", "image/jpeg", "image/png"]
+    assert negotiate_image(None, offered) == "image/webp"
+    assert negotiate_image("image/*", offered) == "image/webp"
+    assert negotiate_image("image/png, image/jpeg", offered) == "image/png"
+    assert negotiate_image("image/webp;q=0.1, image/jpeg", offered) == "image/jpeg"
+    with pytest.raises(NotAcceptable):
+        negotiate_image("image/avif, application/json", offered)
 
 
 @pytest.mark.parametrize(

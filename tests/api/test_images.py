@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy import event
 from bitewing.core.imaging import synthetic
 from bitewing.core.ingest.models import IngestSource
 from bitewing.core.ingest.services import Origin, receive_instance
-from tests.api.helpers import assert_problem
+from tests.api.helpers import assert_problem, location_body
 from tests.api.imaging_helpers import register_patient, send
 
 AMELIA = {"patient_id": "CH-1", "patient_name": "Chen^Amelia", "birth_date": "19860314"}
@@ -41,6 +42,50 @@ def test_received_images_appear_with_thumbnail_urls_newest_first(owner: Any, run
         assert fetched.mimetype == "image/jpeg"
         assert fetched.headers["Referrer-Policy"] == "no-referrer"
     assert _images(owner, patient["id"], "?image_type=panoramic")[0]["image_type"] == "panoramic"
+
+
+def _taken_on(runtime: Any, tenant_id: Any, seed: int, day: str) -> None:
+    ds = synthetic.make_instance("periapical", shape=(120, 90), seed=seed, **AMELIA)
+    ds.StudyDate = ds.SeriesDate = ds.AcquisitionDate = ds.ContentDate = day
+    receive_instance(runtime, tenant_id, synthetic.to_bytes(ds), Origin(IngestSource.UPLOAD))
+    runtime.jobs.drain()
+
+
+def test_a_patients_images_come_newest_taken_first_and_filter_by_the_day_taken(
+    owner: Any, runtime: Any
+) -> None:
+    patient = register_patient(owner)
+    for seed, day in enumerate(("20240517", "20230102", "20250611", "20240518")):
+        _taken_on(runtime, owner.tenant_id, seed, day)
+
+    def days(query: str = "") -> list[str]:
+        return [i["acquired_at"][:10] for i in _images(owner, patient["id"], query)]
+
+    assert days() == ["2025-06-11", "2024-05-18", "2024-05-17", "2023-01-02"]
+    assert days("?acquired_from=2024-05-17&acquired_to=2024-05-18") == ["2024-05-18", "2024-05-17"]
+    assert days("?acquired_to=2024-05-17") == ["2024-05-17", "2023-01-02"]
+    assert days("?acquired_from=2024-05-18") == ["2025-06-11", "2024-05-18"]
+    assert days("?acquired_from=2026-01-01") == []
+    assert (
+        "acquired_from"
+        in assert_problem(owner.get(f"/api/v1/patients/{patient['id']}/images?acquired_from=yesterday"), 422)[
+            "errors"
+        ]
+    )
+
+
+def test_the_day_an_image_was_taken_is_the_practices_day(owner: Any, runtime: Any) -> None:
+    """An X-ray taken at 20:30 in Vancouver is 03:30 UTC the next day; the practice files it under its day."""
+    location = owner.post("/api/v1/locations", json=location_body(time_zone="America/Vancouver")).get_json()
+    patient = register_patient(owner, primary_location_id=location["id"])
+    ds = synthetic.make_instance("periapical", shape=(120, 90), **AMELIA)
+    ds.AcquisitionDate, ds.AcquisitionTime = "20240517", "203000"
+    origin = Origin(IngestSource.UPLOAD, location_id=uuid.UUID(location["id"]))
+    receive_instance(runtime, owner.tenant_id, synthetic.to_bytes(ds), origin)
+    runtime.jobs.drain()
+    (image,) = _images(owner, patient["id"], "?acquired_from=2024-05-17&acquired_to=2024-05-17")
+    assert image["acquired_at"].startswith("2024-05-18T03:30:00")
+    assert _images(owner, patient["id"], "?acquired_from=2024-05-18") == []
 
 
 def test_one_image_has_every_rendition_and_the_compression_figures(owner: Any, runtime: Any) -> None:

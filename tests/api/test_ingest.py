@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import io
 import uuid
+import warnings
+from pathlib import Path
 from typing import Any
 
 import pytest
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+from pydicom.uid import HTJ2KLossless, generate_uid
 
 from bitewing.core.imaging import synthetic
 from bitewing.core.ingest import processing
@@ -62,6 +67,75 @@ def test_a_rejected_upload_keeps_its_reason_and_message(owner: Any, runtime: Any
     assert (record["status"], record["error_reason"], record["image_id"]) == ("rejected", "truncated", None)
     assert record["error_message"] == receipt["message"]
     assert record["filename"] == "half.dcm"
+
+
+def _nested_sequences(depth: int) -> Dataset:
+    top = current = Dataset()
+    for _ in range(depth):
+        current.ReferencedSeriesSequence = Sequence([Dataset()])
+        current = current.ReferencedSeriesSequence[0]
+    return top
+
+
+def _bad_inputs() -> dict[str, tuple[bytes, str]]:
+    """A file for each kind of bad input, by name: its bytes and the reason it must be listed with."""
+
+    def instance(**changes: Any) -> Dataset:
+        ds = synthetic.make_instance("intraoral", shape=(64, 48), **AMELIA, **changes)
+        ds.SOPInstanceUID = generate_uid()
+        return ds
+
+    whole = synthetic.to_bytes(instance())
+    no_pixels = instance()
+    del no_pixels.PixelData
+    short = instance()
+    short.PixelData = short.PixelData[:-100]
+    bomb = instance(transfer_syntax=HTJ2KLossless)
+    bomb.Rows, bomb.Columns, bomb.NumberOfFrames = 65535, 65535, 100
+    htj2k = synthetic.to_bytes(instance(transfer_syntax=HTJ2KLossless))
+    mpeg4 = htj2k.replace(str(HTJ2KLossless).encode() + b"\x00", b"1.2.840.10008.1.2.4.102\x00", 1)
+    escaping = instance()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        escaping.SOPInstanceUID = "../../etc/passwd"
+        escaping_bytes = synthetic.to_bytes(escaping)
+    slashed = instance()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        slashed.StudyInstanceUID = "1.2/3"
+        slashed_bytes = synthetic.to_bytes(slashed)
+    deep = instance()
+    deep.update(_nested_sequences(9))
+    return {
+        "notes.txt": (b"these are not the images you are looking for" * 4, "not_dicom"),
+        "half.dcm": (whole[: len(whole) // 2], "truncated"),
+        "no-pixels.dcm": (synthetic.to_bytes(no_pixels), "no_pixel_data"),
+        "short.dcm": (synthetic.to_bytes(short), "pixel_data_short"),
+        "bomb.dcm": (synthetic.to_bytes(bomb), "too_large"),
+        "video.dcm": (mpeg4, "unsupported_transfer_syntax"),
+        "escape.dcm": (escaping_bytes, "bad_uid"),
+        "slash.dcm": (slashed_bytes, "bad_uid"),
+        "deep.dcm": (synthetic.to_bytes(deep), "nesting_too_deep"),
+    }
+
+
+def test_every_kind_of_bad_input_is_refused_listed_with_its_reason_and_stores_nothing(
+    owner: Any, runtime: Any
+) -> None:
+    bad = _bad_inputs()
+    response = owner.post(
+        "/api/v1/ingest/uploads",
+        data={"files": [(io.BytesIO(data), name) for name, (data, _) in bad.items()]},
+        content_type="multipart/form-data",
+    )
+    assert set(assert_problem(response, 422)["errors"]) == set(bad)
+    runtime.jobs.drain()
+    listed = owner.get("/api/v1/ingest?status=rejected&page_size=50").get_json()
+    assert {e["filename"]: e["error_reason"] for e in listed} == {n: r for n, (_, r) in bad.items()}
+    assert all(e["error_message"] and e["image_id"] is None for e in listed)
+    objects = Path(runtime.settings.storage_url.removeprefix("file://"))
+    assert not [p for p in objects.rglob("*") if p.is_file()]
+    assert owner.get("/api/v1/images/unmatched").get_json() == []
 
 
 def test_failed_processing_counts_attempts_until_the_record_is_failed(

@@ -200,7 +200,10 @@ def ingest_command(ctx: click.Context, slug: str, location_name: str | None, pat
                 location_id = tenancy.location_by_name(uow, location_name).id
         total = sum(1 for _ in iter_sources(paths))
         with click.progressbar(
-            length=total, label=f"importing {total} files", show_pos=True, err=True
+            length=total,
+            label=f"importing {total} files",
+            show_pos=True,
+            file=sys.stderr,
         ) as bar:
             summary = import_paths(
                 runtime, tenant_id, iter_sources(paths), location_id=location_id, progress=bar.update

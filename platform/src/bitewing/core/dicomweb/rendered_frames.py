@@ -106,8 +106,21 @@ def render_frame(
         display = display_frame(stream, index)
     picture = Image.fromarray(np.ascontiguousarray(display), "RGB" if display.ndim == 3 else "L")
     picture = render.downscale(picture, fit_viewport(picture.width, picture.height, viewport))
+    return encode_picture(picture, media_type)
+
+
+def encode_picture(picture: Image.Image, media_type: str) -> bytes:
+    """`picture` as `media_type` (one of `MEDIA_TYPES`: JPEG at quality `JPEG_QUALITY`, or PNG)."""
     if media_type == "image/png":
         out = io.BytesIO()
         picture.save(out, "PNG")
         return out.getvalue()
     return render.encode(picture, "jpeg", JPEG_QUALITY)
+
+
+def convert_rendition(data: bytes, media_type: str) -> bytes:
+    """A stored rendition's encoded `data` (WebP, AVIF, ...) re-encoded as `media_type` (one of
+    `MEDIA_TYPES`), for a client that cannot show the tenant's chosen format."""
+    with Image.open(io.BytesIO(data)) as stored:
+        picture = stored.convert("RGB" if stored.mode not in ("L", "RGB") else stored.mode)
+    return encode_picture(picture, media_type)

@@ -6,7 +6,8 @@
   VR Little Endian are produced on the fly, and any other syntax only when every instance is stored in it.
 - `part10_chunks` yields a Part-10 file in the chosen syntax: stored bytes are copied in chunks; a native
   copy is decoded and written one frame at a time, so a multi-frame volume is never held uncompressed.
-- `negotiate_image` and `choose_rendition` serve ``rendered`` / ``thumbnail`` from the stored renditions.
+- `choose_rendition` picks the stored rendition a ``rendered`` / ``thumbnail`` request gets (by size) and
+  `negotiate_image` the media type it is sent as: its own, or one it can be converted to.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pydicom.pixels import get_decoder
 from pydicom.pixels.utils import pack_bits
 from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-from bitewing.core.dicomweb.multipart import MediaType, parse_accept
+from bitewing.core.dicomweb.multipart import parse_accept
 from bitewing.core.dicomweb.streams import seekable
 from bitewing.core.imaging.part10 import replace, shallow_copy, to_bytes
 
@@ -164,27 +165,25 @@ def parse_viewport(value: str | None) -> tuple[int, int] | None:
     return width, height
 
 
-def negotiate_image(accept: str | None, available: set[str]) -> str:
-    """The image media type to send among `available` (the renditions' types).
+def negotiate_image(accept: str | None, available: Sequence[str]) -> str:
+    """The image media type to send among `available` (in the server's order of preference, which
+    decides between types the client likes equally; ``*/*`` or no header takes the first).
 
     :raises NotAcceptable: when `accept` allows none of them.
     """
     for media in parse_accept(accept):
-        for content_type in sorted(available):
+        for content_type in available:
             if media.matches(content_type):
                 return content_type
-    raise NotAcceptable(f"renditions are available as {', '.join(sorted(available)) or 'nothing'}")
+    raise NotAcceptable(f"renditions are available as {', '.join(available) or 'nothing'}")
 
 
 def choose_rendition(
-    renditions: Sequence[R], content_type: str, viewport: tuple[int, int] | None, *, smallest: bool
+    renditions: Sequence[R], viewport: tuple[int, int] | None, *, smallest: bool
 ) -> R | None:
-    """The rendition to send: with a viewport the smallest at least that large (else the largest);
-    without one the smallest (thumbnail) or the largest (rendered)."""
-    candidates = sorted(
-        (r for r in renditions if MediaType(r.content_type).type == content_type),
-        key=lambda r: (r.width * r.height, r.width),
-    )
+    """The rendition to send, whatever its format: with a viewport the smallest at least that large
+    (else the largest); without one the smallest (thumbnail) or the largest (rendered)."""
+    candidates = sorted(renditions, key=lambda r: (r.width * r.height, r.width))
     if not candidates:
         return None
     if viewport:

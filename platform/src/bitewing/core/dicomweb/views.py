@@ -204,9 +204,7 @@ def rendered_frame(study: str, series: str, instance: str, frame: str) -> Respon
     except ValueError as exc:
         raise BadRequest("viewport must be two whole numbers: width,height") from exc
     try:
-        content_type = retrieve.negotiate_image(
-            request.headers.get("Accept"), set(rendered_frames.MEDIA_TYPES)
-        )
+        content_type = retrieve.negotiate_image(request.headers.get("Accept"), rendered_frames.MEDIA_TYPES)
     except retrieve.NotAcceptable as exc:
         raise NotAcceptable(
             f"rendered frames are available as {', '.join(rendered_frames.MEDIA_TYPES)}"
@@ -229,6 +227,21 @@ def retrieve_metadata(study: str, series: str | None = None, instance: str | Non
     return _json(services.retrieve_metadata(uow, actor, runtime().object_store, study, series, instance))
 
 
+def _rendition_body(key: str, stored_type: str, content_type: str) -> bytes | Iterator[bytes]:
+    """The stored rendition at `key`: streamed as stored, or converted when `content_type` differs."""
+    store = runtime().object_store
+    if content_type != stored_type:
+        with store.open(key) as stream:
+            return rendered_frames.convert_rendition(stream.read(), content_type)
+
+    def chunks() -> Iterator[bytes]:
+        with store.open(key) as stream:
+            while chunk := stream.read(retrieve.CHUNK):
+                yield chunk
+
+    return chunks()
+
+
 def _rendition(study: str, series: str, instance: str, *, thumbnail: bool) -> Response:
     uow, actor = authenticate()
     located = services.for_rendering(uow, actor, study, series, instance)
@@ -237,35 +250,32 @@ def _rendition(study: str, series: str, instance: str, *, thumbnail: bool) -> Re
         viewport = retrieve.parse_viewport(request.args.get("viewport"))
     except ValueError as exc:
         raise BadRequest("viewport must be two whole numbers: width,height") from exc
-    available = {parse_media_type(r.content_type).type for r in renditions}
-    try:
-        content_type = retrieve.negotiate_image(request.headers.get("Accept"), available)
-    except retrieve.NotAcceptable as exc:
-        raise NotAcceptable(str(exc)) from exc
-    chosen = retrieve.choose_rendition(renditions, content_type, viewport, smallest=thumbnail)
+    chosen = retrieve.choose_rendition(renditions, viewport, smallest=thumbnail)
     if chosen is None:
         raise NotAcceptable("the image has no rendition")
+    stored_type = parse_media_type(chosen.content_type).type
+    offered = list(dict.fromkeys((stored_type, *rendered_frames.MEDIA_TYPES)))
+    try:
+        content_type = retrieve.negotiate_image(request.headers.get("Accept"), offered)
+    except retrieve.NotAcceptable as exc:
+        raise NotAcceptable(str(exc)) from exc
     resource = "thumbnail" if thumbnail else "rendered"
     services.audit_retrieval(uow, actor, [located], resource, rendition=chosen.name)
-    store = runtime().object_store
-
-    def chunks() -> Iterator[bytes]:
-        with store.open(chosen.key) as stream:
-            while chunk := stream.read(retrieve.CHUNK):
-                yield chunk
-
-    response = Response(chunks(), content_type=content_type)
+    body = _rendition_body(chosen.key, stored_type, content_type)
+    response = Response(body, content_type=content_type)
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
 
 @blp.get("/studies/<study>/series/<series>/instances/<instance>/rendered")
 def rendered(study: str, series: str, instance: str) -> Response:
-    """The instance as a picture: the stored rendition that best fits ``viewport`` (else the largest)."""
+    """The instance as a picture: the stored rendition that best fits ``viewport`` (else the largest), in
+    its stored format or converted to JPEG or PNG when ``Accept`` asks for those."""
     return _rendition(study, series, instance, thumbnail=False)
 
 
 @blp.get("/studies/<study>/series/<series>/instances/<instance>/thumbnail")
 def thumbnail(study: str, series: str, instance: str) -> Response:
-    """The instance's thumbnail (or, with ``viewport``, the stored rendition that best fits it)."""
+    """The instance's thumbnail (or, with ``viewport``, the stored rendition that best fits it), in its
+    stored format or converted to JPEG or PNG when ``Accept`` asks for those."""
     return _rendition(study, series, instance, thumbnail=True)

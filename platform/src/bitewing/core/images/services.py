@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -311,17 +311,28 @@ def list_patient_images(
     per_page: int = 50,
     expires_in: int = 300,
 ) -> Page[ImageSummary]:
-    """A patient's current images, newest first, each with its thumbnail URL (one query per page)."""
+    """A patient's current images, newest first, each with its thumbnail URL (one query per page).
+
+    `acquired_from` / `acquired_to` are days (both included) in the time zone of the patient's primary
+    location, UTC when the patient has none.
+    """
     actor.require(STAFF_ROLES)
-    if uow.session.scalar(select(Patient.id).where(Patient.id == patient_id)) is None:
+    found = uow.session.execute(
+        select(Patient.id, Location.time_zone)
+        .outerjoin(Location, Location.id == Patient.primary_location_id)
+        .where(Patient.id == patient_id)
+    ).first()
+    if found is None:
         raise NotFound("no such patient")
+    zone = ZoneInfo(found.time_zone) if found.time_zone else UTC
     criteria: list[ColumnElement[bool]] = [Image.patient_id == patient_id]
     if image_type:
         criteria.append(Image.image_type == image_type)
     if acquired_from:
-        criteria.append(Image.acquired_at >= datetime.combine(acquired_from, datetime.min.time()))
+        criteria.append(Image.acquired_at >= datetime.combine(acquired_from, datetime.min.time(), zone))
     if acquired_to:
-        criteria.append(Image.acquired_at < datetime.combine(acquired_to, datetime.max.time()))
+        next_day = acquired_to + timedelta(days=1)
+        criteria.append(Image.acquired_at < datetime.combine(next_day, datetime.min.time(), zone))
     newest_first = (Image.acquired_at.desc().nulls_last(), Image.created_at.desc(), Image.id)
     result = _summary_page(uow, store, criteria, newest_first, page, per_page, expires_in)
     audit.record(
