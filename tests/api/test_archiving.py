@@ -157,6 +157,28 @@ def test_a_copy_that_cannot_be_made_or_verified_is_discarded_and_the_original_ke
     assert len(held.take("route_image")) == 1
 
 
+def test_received_bytes_that_changed_in_the_store_are_not_archived(
+    owner: Any, runtime: Any, held: HoldingRunner, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An archive made from bytes that are no longer the ones received would make the damage permanent."""
+    _, data = _intraoral()
+    image_id = _received(runtime, owner, held, data)
+    before = _image(runtime, owner, image_id)
+    stored = runtime.object_store.root / before.archive_key
+    damaged = bytearray(data)
+    damaged[len(damaged) // 2] ^= 0xFF
+    stored.write_bytes(bytes(damaged))
+    objects = sorted(p for p in runtime.object_store.root.rglob("*") if p.is_file())
+
+    (job,) = held.take("archive_image")
+    assert archive_image(runtime, **job) == ExplicitVRLittleEndian
+    after = _image(runtime, owner, image_id)
+    assert after.archived_at is not None
+    assert (after.archive_key, after.archive_sha256) == (before.archive_key, before.archive_sha256)
+    assert sorted(p for p in runtime.object_store.root.rglob("*") if p.is_file()) == objects
+    assert f"image {image_id} is not archived" in caplog.text and "SHA-256" in caplog.text
+
+
 def test_a_lossy_original_is_kept_as_received_without_a_second_object(
     owner: Any, runtime: Any, held: HoldingRunner
 ) -> None:

@@ -10,6 +10,7 @@ import pytest
 from bitewing_test_plugin.connector import MemoryVna
 
 from bitewing.core.deliveries.services import deliver, requeue_due_deliveries
+from bitewing.core.images.models import Image
 from tests.api.helpers import assert_problem
 from tests.api.imaging_helpers import register_patient, send
 
@@ -278,6 +279,35 @@ def test_permanent_failures_and_exhausted_retries_are_dead_letters_that_can_be_r
     cancelled = owner.post(f"/api/v1/deliveries/{states[refusing['id']]['id']}/cancel").get_json()
     assert cancelled["state"] == "cancelled"
     assert_problem(owner.post(f"/api/v1/deliveries/{states[down['id']]['id']}/cancel"), 409)
+
+
+def _corrupt(runtime: Any, key: str) -> None:
+    """Flip one byte in the middle of the stored object's file (bit rot, a bad disk, a meddling hand)."""
+    path = runtime.object_store.root / key
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_stored_bytes_that_changed_since_they_were_recorded_are_never_sent(
+    owner: Any, runtime: Any, fast_retries: None
+) -> None:
+    register_patient(owner)
+    vna = target(owner, "busy-then-fine", fail_times=1)
+    rule(owner, "all", [(vna, "primary")])
+    send(runtime, owner.tenant_id, **AMELIA)
+    (delivery,) = owner.get("/api/v1/deliveries").get_json()
+    assert delivery["state"] == "retrying"
+    image = owner.get(f"/api/v1/images/{delivery['image_id']}").get_json()
+    with runtime.db.unit_of_work(owner.tenant_id) as uow:
+        _corrupt(runtime, uow.session.get(Image, uuid.UUID(image["id"])).archive_key)
+
+    requeue_due_deliveries(runtime, tenant_ids=[owner.tenant_id])
+    runtime.jobs.drain()
+    (dead,) = owner.get("/api/v1/deliveries").get_json()
+    assert (dead["state"], dead["attempts"]) == ("dead", 2)
+    assert "corrupt" in dead["last_error"] and "SHA-256" in dead["last_error"]
+    assert held_by(vna) == set()
 
 
 def test_delivering_twice_stores_once(owner: Any, runtime: Any) -> None:

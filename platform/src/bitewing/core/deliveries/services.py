@@ -25,11 +25,12 @@ from bitewing.core.ingest.models import IngestRecord
 from bitewing.core.jobs import job
 from bitewing.core.jobs.runners import enqueue_or_leave_to_sweeper
 from bitewing.core.plugins.connectors import ConnectorError, InstanceRef
-from bitewing.core.plugins.storage import sha256_hex
+from bitewing.core.plugins.storage import ObjectCorrupt, sha256_hex
 from bitewing.core.routing.models import Target
 from bitewing.core.routing.rules import decide
 from bitewing.core.routing.targets import open_connection
 from bitewing.core.runtime import Runtime
+from bitewing.core.storage.integrity import get_verified
 from bitewing.core.tenancy.services import all_tenant_ids
 
 log = logging.getLogger(__name__)
@@ -193,7 +194,7 @@ def deliver(runtime: Runtime, tenant_id: str, delivery_id: str) -> str:
     try:
         if target is None or not target.active:
             raise ConnectorError("the target was removed or deactivated", retryable=False)
-        archive = runtime.object_store.get(image.archive_key)
+        archive = get_verified(runtime.object_store, image.archive_key, image.archive_sha256)
         data, syntax = encode_for_target(
             archive, image.archive_transfer_syntax, image.original_transfer_syntax, target.transfer_syntax
         )
@@ -204,6 +205,9 @@ def deliver(runtime: Runtime, tenant_id: str, delivery_id: str) -> str:
                 raise ConnectorError("the target answered success but does not hold the instance")
     except ConnectorError as exc:
         return _settle(runtime, tenant, delivery_uuid, claimed_at, error=exc).value
+    except ObjectCorrupt as exc:
+        corrupt = ConnectorError(f"not sent: {exc}", retryable=False)
+        return _settle(runtime, tenant, delivery_uuid, claimed_at, error=corrupt).value
     except Exception as exc:
         log.exception("delivery %s failed unexpectedly", delivery_id)
         unexpected = ConnectorError(f"unexpected error: {exc}")

@@ -23,8 +23,9 @@ from bitewing.core.imaging.pipeline import archive_instance
 from bitewing.core.jobs import job
 from bitewing.core.jobs.runners import enqueue_or_leave_to_sweeper
 from bitewing.core.jobs.sweep import requeue_selected
-from bitewing.core.plugins.storage import StoredObject
+from bitewing.core.plugins.storage import ObjectCorrupt, StoredObject
 from bitewing.core.runtime import Runtime
+from bitewing.core.storage.integrity import get_verified
 from bitewing.core.storage.keys import dicom_key
 from bitewing.core.tenancy.services import all_tenant_ids
 
@@ -38,7 +39,8 @@ def archive_image(runtime: Runtime, tenant_id: str, image_id: str) -> str | None
     Safe to run twice: an image already archived is left alone (the sweeper routes archived images whose
     routing was lost). Lossy or already compressed originals are kept as received. A copy that cannot be made
     or fails verification is discarded and the original kept, logged as an error: a codec bug or an instance
-    no codec here can hold must not cost the image, nor be retried for ever.
+    no codec here can hold must not cost the image, nor be retried for ever. Stored bytes that no longer match
+    the SHA-256 recorded at receipt are not archived either (logged as an error; deliveries refuse them).
 
     :return: the transfer syntax the image is now stored in; None when the image is gone, already archived
         or another run archived it meanwhile.
@@ -49,9 +51,14 @@ def archive_image(runtime: Runtime, tenant_id: str, image_id: str) -> str | None
         if image is None or image.archived_at is not None:
             return None
         source_key, source_syntax = image.archive_key, image.archive_transfer_syntax
-    data = runtime.object_store.get(source_key)
+        source_sha256 = image.archive_sha256
     try:
-        archived = archive_instance(data)
+        data: bytes | None = get_verified(runtime.object_store, source_key, source_sha256)
+    except ObjectCorrupt as exc:
+        log.error("image %s is not archived: %s (its deliveries will refuse it)", image_id, exc)
+        data = None
+    try:
+        archived = archive_instance(data) if data is not None else None
     except Exception:
         log.exception("archive copy of image %s failed; keeping the instance as received", image_id)
         archived = None

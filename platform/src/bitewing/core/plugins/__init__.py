@@ -5,7 +5,13 @@ Connectors, the portal and the admin console import only this package from core.
 
 import pluggy
 
-from bitewing.core.plugins.storage import ObjectNotFound, ObjectStore, ObjectStoreError, StoredObject
+from bitewing.core.plugins.storage import (
+    ObjectCorrupt,
+    ObjectNotFound,
+    ObjectStore,
+    ObjectStoreError,
+    StoredObject,
+)
 
 PROJECT_NAME = "bitewing"
 
@@ -13,6 +19,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 __all__ = [
     "PROJECT_NAME",
+    "ObjectCorrupt",
     "ObjectNotFound",
     "ObjectStore",
     "ObjectStoreError",

@@ -20,6 +20,10 @@ class ObjectNotFound(ObjectStoreError):
     """No object is stored under the key."""
 
 
+class ObjectCorrupt(ObjectStoreError):
+    """The object's bytes do not match the SHA-256 recorded when it was stored."""
+
+
 @dataclass(frozen=True)
 class StoredObject:
     """What the store holds under a key."""

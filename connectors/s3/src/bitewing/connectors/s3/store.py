@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 from bitewing.connectors.s3.client import S3Settings, make_client
 from bitewing.connectors.s3.errors import s3_errors
 from bitewing.connectors.s3.ranged import RangedReader
-from bitewing.core.plugins import ObjectStore, ObjectStoreError, StoredObject
+from bitewing.core.plugins import ObjectCorrupt, ObjectStore, ObjectStoreError, StoredObject
 from bitewing.core.plugins.storage import attachment_disposition, sha256_hex
 
 IMMUTABLE_CACHE_CONTROL = "private, max-age=31536000, immutable"
@@ -93,9 +93,7 @@ class S3ObjectStore(ObjectStore):
             if recorded is None:
                 raise ObjectStoreError(f"no SHA-256 recorded for {key}: cannot verify it")
             if sha256_hex(data) != recorded:
-                raise ObjectStoreError(
-                    f"object {key} is corrupt: its SHA-256 does not match the recorded one"
-                )
+                raise ObjectCorrupt(f"object {key} is corrupt: its SHA-256 does not match the recorded one")
         return data
 
     def open(self, key: str) -> BinaryIO:
