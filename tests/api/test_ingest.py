@@ -15,9 +15,12 @@ from pydicom.uid import HTJ2KLossless, generate_uid
 
 from bitewing.core.imaging import synthetic
 from bitewing.core.ingest import processing
+from bitewing.core.ingest import services as ingest_services
 from bitewing.core.ingest.services import enqueue_processing
+from bitewing.core.plugins import ObjectStoreError
 from tests.api.helpers import assert_problem
 from tests.api.imaging_helpers import register_patient
+from tests.api.test_dicomweb import STOW_TYPE, multipart
 
 AMELIA = {"patient_id": "CH-1", "patient_name": "Chen^Amelia", "birth_date": "19860314"}
 
@@ -210,3 +213,65 @@ def test_an_upload_pinned_to_another_tenants_patient_stores_nothing(
     runtime.jobs.drain()
     assert owner.get("/api/v1/ingest").get_json() == []
     assert other_owner.get(f"/api/v1/patients/{theirs['id']}/images").get_json() == []
+
+
+class _FailingStore:
+    """The tenant's object store with `put` failing (a full disk, an unreachable S3)."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def put(self, *_args: Any, **_kwargs: Any) -> Any:
+        raise ObjectStoreError("no space left on device")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+def _stored_files(runtime: Any) -> list[Path]:
+    return [p for p in Path(runtime.settings.storage_url.removeprefix("file://")).rglob("*") if p.is_file()]
+
+
+def test_when_the_store_fails_uploads_get_a_503_to_retry_and_nothing_is_recorded(
+    owner: Any, runtime: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = synthetic.to_bytes(synthetic.make_instance("bitewing", shape=(64, 48), **AMELIA))
+    monkeypatch.setitem(runtime.__dict__, "object_store", _FailingStore(runtime.object_store))
+    response = owner.post(
+        "/api/v1/ingest/uploads",
+        data={"files": [(io.BytesIO(data), "bw.dcm")]},
+        content_type="multipart/form-data",
+    )
+    assert "image store is unavailable" in assert_problem(response, 503)["detail"]
+    assert int(response.headers["Retry-After"]) > 0
+    stow = owner.post(
+        "/dicomweb/studies",
+        data=multipart(data),
+        headers={"Content-Type": STOW_TYPE, "Accept": "application/dicom+json"},
+    )
+    assert stow.status_code == 409, stow.get_data(as_text=True)
+    assert stow.get_json()["00081198"]["Value"][0]["00081197"]["Value"] == [0xA700]
+    assert owner.get("/api/v1/ingest").get_json() == []
+    assert _stored_files(runtime) == []
+
+    monkeypatch.undo()
+    (receipt,) = _upload(owner, (data, "bw.dcm"))
+    assert receipt["status"] == "received"
+
+
+def test_a_failed_commit_takes_the_stored_bytes_back(
+    owner: Any, runtime: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = synthetic.to_bytes(synthetic.make_instance("bitewing", shape=(64, 48), **AMELIA))
+
+    def database_gone(*_args: Any, **_kwargs: Any) -> Any:
+        raise ConnectionError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(ingest_services, "_record", database_gone)
+    response = owner.post(
+        "/api/v1/ingest/uploads",
+        data={"files": [(io.BytesIO(data), "bw.dcm")]},
+        content_type="multipart/form-data",
+    )
+    assert_problem(response, 500)
+    assert _stored_files(runtime) == []

@@ -6,12 +6,14 @@ import json
 import os
 import queue
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -46,6 +48,31 @@ def _get_json(url: str, body: dict[str, str] | None = None) -> tuple[int, dict[s
 def _clean_environment() -> dict[str, str]:
     """The caller's environment without settings that would point the demo anywhere but its instance."""
     return {key: value for key, value in os.environ.items() if not key.startswith("BITEWING_")}
+
+
+def _assert_demo_images_went_the_whole_way(instance: Path) -> None:
+    """Every generated X-ray was received, matched to its demo patient, archived and rendered into files."""
+    with closing(sqlite3.connect(instance / "bitewing.db")) as db:
+        kinds = dict(db.execute("SELECT image_type, count(*) FROM images GROUP BY image_type").fetchall())
+        unfinished = db.execute(
+            "SELECT count(*) FROM images WHERE patient_id IS NULL OR archived_at IS NULL"
+        ).fetchone()[0]
+        keys = [
+            row[0]
+            for row in db.execute("SELECT key FROM renditions UNION ALL SELECT archive_key FROM images")
+        ]
+        renditions = db.execute("SELECT count(*) FROM renditions").fetchone()[0]
+    assert kinds == {
+        "bitewing": 4,
+        "periapical": 2,
+        "panoramic": 2,
+        "cephalometric": 2,
+        "intraoral": 1,
+        "cbct": 1,
+    }
+    assert unfinished == 0
+    assert renditions == 3 * 12
+    assert all((instance / "objects" / key).is_file() for key in keys)
 
 
 def test_demo_serves_a_seeded_practice_on_a_fresh_instance(tmp_path: Path) -> None:
@@ -105,6 +132,7 @@ def test_demo_serves_a_seeded_practice_on_a_fresh_instance(tmp_path: Path) -> No
         assert body["detail"] == "wrong e-mail or password"
 
         assert (instance / "bitewing.db").is_file()
+        _assert_demo_images_went_the_whole_way(instance)
     finally:
         process.send_signal(signal.SIGINT)
         try:

@@ -16,6 +16,10 @@ from bitewing.core.errors import (
     RateLimited,
     Unauthenticated,
 )
+from bitewing.core.plugins import ObjectStoreError
+
+STORE_RETRY_AFTER_SECONDS = 30
+"""How long a client is asked to wait before re-sending what an object-store failure kept from being stored."""
 
 DOMAIN_STATUS: dict[type[DomainError], int] = {
     NotFound: 404,
@@ -97,6 +101,19 @@ def handle_domain_error(exc: DomainError) -> Response:
     return response
 
 
+def handle_store_unavailable(exc: ObjectStoreError) -> Response:
+    """The object store failed: what the request did not get acknowledged was not stored (a 503 the client
+    may retry; files it re-sends that were stored before the failure are recognised as duplicates)."""
+    current_app.logger.error("object store failed: %s", exc)
+    response = problem(
+        503,
+        "Service Unavailable",
+        "the image store is unavailable; try again later (a file this answers was not stored)",
+    )
+    response.headers["Retry-After"] = str(STORE_RETRY_AFTER_SECONDS)
+    return response
+
+
 def handle_unexpected(exc: Exception) -> Response:
     """Anything else is a 500 without internals (the traceback goes to the log)."""
     current_app.logger.exception("unhandled error", exc_info=exc)
@@ -107,4 +124,5 @@ def init_errors(app: Flask) -> None:
     """Register the handlers on the app (covers every blueprint)."""
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(ObjectStoreError, handle_store_unavailable)
     app.register_error_handler(Exception, handle_unexpected)

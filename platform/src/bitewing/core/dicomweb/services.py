@@ -27,7 +27,7 @@ from bitewing.core.images.services import DOWNLOAD_ROLES
 from bitewing.core.imaging.validate import is_valid_uid
 from bitewing.core.ingest.models import IngestSource
 from bitewing.core.ingest.services import Origin, Receipt, receive_instance
-from bitewing.core.plugins import ObjectStore
+from bitewing.core.plugins import ObjectStore, ObjectStoreError
 from bitewing.core.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -103,13 +103,18 @@ def _instance_url(base: str, uids: dict[str, str | None]) -> str | None:
     )
 
 
-def _receive(runtime: Runtime, actor: Actor, data: bytes) -> Receipt | None:
+def _receive(runtime: Runtime, actor: Actor, data: bytes) -> Receipt | int:
+    """The receipt of one instance, or the Failure Reason when it could not be received (nothing stored):
+    Out of Resources when the object store failed, Processing Failure for anything else."""
     origin = Origin(source=IngestSource.STOW, remote_addr=actor.ip)
     try:
         return receive_instance(runtime, actor.tenant_id, data, origin)
+    except ObjectStoreError:
+        log.exception("STOW-RS: the object store failed for an instance of %d bytes", len(data))
+        return OUT_OF_RESOURCES
     except Exception:
         log.exception("STOW-RS: could not store an instance of %d bytes", len(data))
-        return None
+        return PROCESSING_FAILURE
 
 
 def store_instances(
@@ -160,8 +165,8 @@ def store_instances(
             failed.append(InstanceRef(**ref, failure_reason=DOES_NOT_MATCH))
             continue
         receipt = _receive(runtime, actor, body)
-        if receipt is None:
-            failed.append(InstanceRef(**ref, failure_reason=PROCESSING_FAILURE))
+        if isinstance(receipt, int):
+            failed.append(InstanceRef(**ref, failure_reason=receipt))
         elif not receipt.ok:
             reason = FAILURE_REASONS.get(receipt.reason or "", PROCESSING_FAILURE)
             failed.append(InstanceRef(**ref, failure_reason=reason))
