@@ -175,6 +175,11 @@ def test_server_side_encryption_sse_s3(seaweedfs: SeaweedFS, s3_bucket: str) -> 
     store.check()
     store.put("enc", DATA, "image/png")
     assert store.get("enc", verify=True) == DATA
+    head = store.client.head_object(Bucket=s3_bucket, Key="enc")
+    assert head["ServerSideEncryption"] == "AES256"
+    plain = make_store(seaweedfs, f"s3://{s3_bucket}")
+    plain.put("plain", DATA, "image/png")
+    assert "ServerSideEncryption" not in plain.client.head_object(Bucket=s3_bucket, Key="plain")
 
 
 def test_check_passes_and_explains_failures(seaweedfs: SeaweedFS, s3_bucket: str) -> None:
