@@ -6,7 +6,10 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bitewing.core.imaging import synthetic
+from bitewing.core.ingest import importer
 from tests.api.helpers import invoke_cli
 from tests.api.imaging_helpers import register_patient
 
@@ -83,3 +86,34 @@ def test_nothing_importable_fails_and_unknown_tenants_or_paths_are_refused(
     missing = invoke_cli(runtime, "ingest", "--tenant", owner.slug, str(tmp_path / "missing"))
     assert missing.exit_code == 2 and "does not exist" in missing.output
     assert owner.get("/api/v1/ingest?status=received").get_json() == []
+
+
+def test_oversized_or_damaged_archive_members_are_counted_as_rejected_not_skipped(
+    owner: Any, runtime: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image = _image(5)
+    folder = tmp_path / "export"
+    folder.mkdir()
+    with zipfile.ZipFile(folder / "old.zip", "w") as archive:
+        archive.writestr("huge.dcm", image + bytes(4096))
+        archive.writestr("tiny.txt", b"hi")
+    with zipfile.ZipFile(folder / "damaged.zip", "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr("rotten.dcm", image)
+    damaged = (folder / "damaged.zip").read_bytes()
+    middle = damaged.index(image[1000:1040]) + 20
+    (folder / "damaged.zip").write_bytes(
+        damaged[:middle] + bytes([damaged[middle] ^ 0xFF]) + damaged[middle + 1 :]
+    )
+    monkeypatch.setattr(importer, "MAX_MEMBER_BYTES", len(image) + 4095)
+
+    result = invoke_cli(runtime, "ingest", "--tenant", owner.slug, str(folder))
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "imported 0, duplicates 0, rejected 3"
+    assert sorted(line.split(" (e.g. ")[0].strip() for line in lines[1:]) == [
+        "1 rejected as not_dicom",
+        "1 rejected as too_large",
+        "1 rejected as unreadable",
+    ]
+    assert any("damaged.zip:rotten.dcm" in line and "CRC" in line for line in lines)
+    assert any("old.zip:huge.dcm" in line for line in lines)

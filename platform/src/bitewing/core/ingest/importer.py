@@ -26,6 +26,15 @@ class Source:
     read: Callable[[], bytes]
 
 
+@dataclass(frozen=True)
+class Refused:
+    """A candidate file refused without being read (an oversized zip member, an unreadable archive)."""
+
+    name: str
+    reason: str
+    message: str
+
+
 @dataclass
 class ImportSummary:
     """Counts of what an import did, with the reasons of rejections."""
@@ -36,6 +45,12 @@ class ImportSummary:
     reasons: Counter[str] = field(default_factory=Counter)
     examples: dict[str, str] = field(default_factory=dict)
 
+    def refuse(self, name: str, reason: str, message: str) -> None:
+        """Count one file rejected for `reason`, keeping the first one of each reason as its example."""
+        self.rejected += 1
+        self.reasons[reason] += 1
+        self.examples.setdefault(reason, f"{name}: {message}")
+
     def describe(self) -> str:
         """A few human lines: totals, then each rejection reason with one example file."""
         lines = [f"imported {self.imported}, duplicates {self.duplicates}, rejected {self.rejected}"]
@@ -44,13 +59,19 @@ class ImportSummary:
         return "\n".join(lines)
 
 
-def _zip_sources(path: Path) -> Iterator[Source]:
-    with zipfile.ZipFile(path) as archive:
-        members = [
-            m for m in archive.infolist() if not m.is_dir() and Path(m.filename).name not in SKIPPED_NAMES
-        ]
+def _zip_sources(path: Path) -> Iterator[Source | Refused]:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [
+                m for m in archive.infolist() if not m.is_dir() and Path(m.filename).name not in SKIPPED_NAMES
+            ]
+    except (zipfile.BadZipFile, OSError) as exc:
+        yield Refused(path.name, "bad_archive", f"the zip archive cannot be read: {exc}")
+        return
     for member in members:
         if member.file_size > MAX_MEMBER_BYTES:
+            limit = f"{member.file_size} bytes unpacked, more than {MAX_MEMBER_BYTES} allowed"
+            yield Refused(f"{path.name}:{member.filename}", "too_large", limit)
             continue
 
         def read(name: str = member.filename) -> bytes:
@@ -60,8 +81,9 @@ def _zip_sources(path: Path) -> Iterator[Source]:
         yield Source(f"{path.name}:{member.filename}", read)
 
 
-def iter_sources(paths: Iterable[Path]) -> Iterator[Source]:
-    """Every file below `paths` (recursively), zip members included, in a stable order."""
+def iter_sources(paths: Iterable[Path]) -> Iterator[Source | Refused]:
+    """Every file below `paths` (recursively), zip members included, in a stable order; what cannot be
+    read from an archive comes as `Refused`."""
     for path in paths:
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for file in files:
@@ -76,29 +98,46 @@ def iter_sources(paths: Iterable[Path]) -> Iterator[Source]:
 def import_paths(
     runtime: Runtime,
     tenant_id: uuid.UUID,
-    sources: Iterable[Source],
+    sources: Iterable[Source | Refused],
     *,
     location_id: uuid.UUID | None = None,
     progress: Callable[[int], None] = lambda _n: None,
 ) -> ImportSummary:
     """Receive every source for the tenant; re-running is safe (identical instances are duplicates).
 
+    Refused and unreadable sources are counted as rejected with their reason (nothing of them is stored).
+
     With in-process jobs, waits for processing to finish before returning.
     """
     summary = ImportSummary()
     for source in sources:
-        origin = Origin(source=IngestSource.IMPORT, location_id=location_id, filename=source.name)
-        receipt = receive_instance(runtime, tenant_id, source.read(), origin)
-        if receipt.status == IngestStatus.RECEIVED:
-            summary.imported += 1
-        elif receipt.status == IngestStatus.DUPLICATE:
-            summary.duplicates += 1
-        else:
-            summary.rejected += 1
-            reason = receipt.reason or "rejected"
-            summary.reasons[reason] += 1
-            summary.examples.setdefault(reason, f"{source.name}: {receipt.message}")
+        _import_one(runtime, tenant_id, source, location_id, summary)
         progress(1)
     if isinstance(runtime.jobs, InProcessRunner):
         runtime.jobs.drain()
     return summary
+
+
+def _import_one(
+    runtime: Runtime,
+    tenant_id: uuid.UUID,
+    source: Source | Refused,
+    location_id: uuid.UUID | None,
+    summary: ImportSummary,
+) -> None:
+    if isinstance(source, Refused):
+        summary.refuse(source.name, source.reason, source.message)
+        return
+    try:
+        data = source.read()
+    except (OSError, zipfile.BadZipFile) as exc:
+        summary.refuse(source.name, "unreadable", str(exc))
+        return
+    origin = Origin(source=IngestSource.IMPORT, location_id=location_id, filename=source.name)
+    receipt = receive_instance(runtime, tenant_id, data, origin)
+    if receipt.status == IngestStatus.RECEIVED:
+        summary.imported += 1
+    elif receipt.status == IngestStatus.DUPLICATE:
+        summary.duplicates += 1
+    else:
+        summary.refuse(source.name, receipt.reason or "rejected", receipt.message or "")
