@@ -68,6 +68,13 @@ class ServiceProcess:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def pid(self) -> int:
+        """The running process's id (benchmarks read its CPU time from /proc)."""
+        if self._proc is None:
+            raise ServiceError(f"{self.name} is not running")
+        return self._proc.pid
+
     def start(self) -> None:
         """Start the process, appending to its log file (a restart keeps the earlier output)."""
         if self.running:
