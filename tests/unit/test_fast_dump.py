@@ -125,6 +125,7 @@ def test_an_image_list_dumps_as_its_schema_dumps_it() -> None:
         dicom_patient_id="CH-9",
         dicom_patient_name="Chen^Amelia",
         dicom_birth_date=date(1986, 3, 14),
+        volume_slices=None,
         renditions=[RenditionLink("thumbnail", "/files/t", 153, 200, 4321, "image/jpeg")],
     )
     dump = compile_dump(ImageSummarySchema())

@@ -248,7 +248,7 @@ def sweep(ctx: click.Context, older_than: int) -> None:
     click.echo(
         f"queued {result.ingests} received instance(s), {result.archives} archive copy(ies), "
         f"deleted {result.replaced_deleted} replaced original(s), "
-        f"{result.deliveries} delivery(ies), {result.polls} poll(s)"
+        f"{result.deliveries} delivery(ies), {result.polls} poll(s), {result.volumes} CBCT volume(s)"
     )
 
 

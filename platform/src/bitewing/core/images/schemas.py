@@ -40,6 +40,10 @@ class ImageSummarySchema(Schema):
     dicom_patient_id = fields.String(allow_none=True, metadata={"description": "as the machine sent it"})
     dicom_patient_name = fields.String(allow_none=True)
     dicom_birth_date = fields.Date(allow_none=True)
+    volume_slices = fields.Integer(
+        allow_none=True,
+        metadata={"description": "a CBCT sent slice by slice: the slices its thumbnail and preview show"},
+    )
     renditions = fields.List(fields.Nested(RenditionLinkSchema))
 
 

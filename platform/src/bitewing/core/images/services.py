@@ -248,6 +248,7 @@ class ImageSummary:
     dicom_patient_id: str | None
     dicom_patient_name: str | None
     dicom_birth_date: date | None
+    volume_slices: int | None
     renditions: list[RenditionLink]
 
 
@@ -311,7 +312,8 @@ def list_patient_images(
     per_page: int = 50,
     expires_in: int = 300,
 ) -> Page[ImageSummary]:
-    """A patient's current images, newest first, each with its thumbnail URL (one query per page).
+    """A patient's current images, newest first, each with its thumbnail URL (one query per page); a CBCT
+    sent slice by slice once it is drawn as one volume (`ingest.volumes`) is listed once.
 
     `acquired_from` / `acquired_to` are days (both included) in the time zone of the patient's primary
     location, UTC when the patient has none.
@@ -325,7 +327,7 @@ def list_patient_images(
     if found is None:
         raise NotFound("no such patient")
     zone = ZoneInfo(found.time_zone) if found.time_zone else UTC
-    criteria: list[ColumnElement[bool]] = [Image.patient_id == patient_id]
+    criteria: list[ColumnElement[bool]] = [Image.patient_id == patient_id, Image.volume_image_id.is_(None)]
     if image_type:
         criteria.append(Image.image_type == image_type)
     if acquired_from:

@@ -35,6 +35,7 @@ _KINDS: tuple[str, ...] = ("intraoral", "bitewing", "periapical", "panoramic", "
 IO_FOR_PRESENTATION = UID("1.2.840.10008.5.1.4.1.1.1.3")
 DX_FOR_PRESENTATION = UID("1.2.840.10008.5.1.4.1.1.1")
 ENHANCED_CT = UID("1.2.840.10008.5.1.4.1.1.2.1")
+CT_IMAGE = UID("1.2.840.10008.5.1.4.1.1.2")
 
 
 @dataclass(frozen=True)
@@ -482,10 +483,54 @@ def make_instance(
     return ds
 
 
+def make_cbct_slices(
+    count: int = 24,
+    *,
+    shape: tuple[int, int] = (96, 80),
+    seed: int = 0,
+    patient_id: str = "DEMO1",
+    patient_name: str = "Demo^Patient",
+    birth_date: str = "19800101",
+) -> list[Dataset]:
+    """A small CBCT volume as a machine that sends one CT Image Storage instance per slice does: one series,
+    each slice with its Image Position (Patient) 0.2 mm apart along z, its Instance Number and the same
+    rescale and window, bottom slice first."""
+    rows, cols = shape
+    volume = _cbct_volume(seed, count, rows, cols)
+    first = make_instance("cbct", shape=shape, frames=1, seed=seed)
+    study_uid, series_uid, frame_of_reference = generate_uid(), generate_uid(), generate_uid()
+    slices = []
+    for index in range(count):
+        ds = _base_dataset("cbct", patient_id, patient_name, birth_date, study_uid)
+        ds.SeriesInstanceUID, ds.FrameOfReferenceUID = series_uid, frame_of_reference
+        ds.SOPClassUID = CT_IMAGE
+        ds.Modality, ds.SeriesDescription, ds.BodyPartExamined = "CT", "CBCT volume", "JAW"
+        ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
+        ds.InstanceNumber = index + 1
+        ds.PixelSpacing, ds.SliceThickness = [0.2, 0.2], 0.2
+        ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+        ds.ImagePositionPatient = [0.0, 0.0, round(index * 0.2, 3)]
+        ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = -1000, 1, "HU"
+        ds.WindowCenter, ds.WindowWidth = 600, 3000
+        for keyword in ("SamplesPerPixel", "PhotometricInterpretation", "Rows", "Columns"):
+            setattr(ds, keyword, getattr(first, keyword))
+        for keyword in ("BitsAllocated", "BitsStored", "HighBit", "PixelRepresentation"):
+            setattr(ds, keyword, getattr(first, keyword))
+        ds.file_meta = FileMetaDataset()
+        ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.file_meta.ImplementationClassUID = IMPLEMENTATION_CLASS_UID
+        set_pixels(ds, volume[index], ExplicitVRLittleEndian)
+        slices.append(ds)
+    return slices
+
+
 __all__ = [
+    "CT_IMAGE",
     "DX_FOR_PRESENTATION",
     "ENHANCED_CT",
     "IO_FOR_PRESENTATION",
+    "make_cbct_slices",
     "make_instance",
     "set_pixels",
     "to_bytes",

@@ -36,8 +36,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 
 
-def _store_renditions(
-    runtime: Runtime, tenant_id: uuid.UUID, rendered: RenderedInstance, stored: dict[str, StoredObject]
+def store_renditions(
+    runtime: Runtime, tenant_id: uuid.UUID, renditions: list[Rendition], stored: dict[str, StoredObject]
 ) -> None:
     """Put every rendition at once (their syncs and round trips overlap: a set took 7.2 -> 5.7 ms in the local
     store, 26.6 -> 20.5 ms in SeaweedFS on this host), adding each to `stored` when written, so a failure
@@ -48,9 +48,9 @@ def _store_renditions(
         key = rendition_key(tenant_id, group, r.name, r.format)
         return runtime.object_store.put(key, r.data, r.content_type)
 
-    workers = max(1, len(rendered.renditions))
+    workers = max(1, len(renditions))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rendition-put") as pool:
-        puts = {r.name: pool.submit(put, r) for r in rendered.renditions}
+        puts = {r.name: pool.submit(put, r) for r in renditions}
     failures = []
     for name, written in puts.items():
         if (error := written.exception()) is None:
@@ -108,7 +108,7 @@ def process_ingest(runtime: Runtime, tenant_id: str, ingest_id: str) -> str | No
     renditions: dict[str, StoredObject] = {}
     try:
         attributes = routing_attributes(rendered.dataset)
-        _store_renditions(runtime, tenant, rendered, renditions)
+        store_renditions(runtime, tenant, rendered.renditions, renditions)
         outcome, image_id = _record(runtime, tenant, ingest_id, rendered, renditions, attributes)
     except Exception as exc:
         _delete(runtime, [obj.key for obj in renditions.values()])

@@ -46,15 +46,18 @@ class SweepResult:
     replaced_deleted: int
     deliveries: int
     polls: int
+    volumes: int
 
 
 def sweep_once(runtime: Runtime, *, ingest_older_than: timedelta = timedelta(minutes=5)) -> SweepResult:
     """One pass over every tenant: stale received instances, images whose archive job was lost, received bytes
-    an archive copy replaced (after their grace period), due or lost deliveries, polls of sources."""
+    an archive copy replaced (after their grace period), due or lost deliveries, polls of sources, series of
+    CBCT slices gone quiet that are not yet drawn as one volume."""
     from bitewing.core.deliveries.services import requeue_due_deliveries
     from bitewing.core.ingest.archiving import delete_replaced_objects, requeue_unarchived_images
     from bitewing.core.ingest.sources import queue_polls
     from bitewing.core.ingest.sweeper import requeue_stale_ingests
+    from bitewing.core.ingest.volumes import requeue_volumes
     from bitewing.core.tenancy.services import all_tenant_ids
 
     tenant_ids = all_tenant_ids(runtime.db)
@@ -64,6 +67,7 @@ def sweep_once(runtime: Runtime, *, ingest_older_than: timedelta = timedelta(min
         replaced_deleted=delete_replaced_objects(runtime, tenant_ids=tenant_ids),
         deliveries=requeue_due_deliveries(runtime, tenant_ids=tenant_ids),
         polls=sum(queue_polls(runtime, tenant_id) for tenant_id in tenant_ids),
+        volumes=requeue_volumes(runtime, tenant_ids=tenant_ids),
     )
 
 
@@ -76,11 +80,12 @@ def start_periodic_sweeper(
         while not stop.wait(interval_seconds):
             try:
                 result = sweep_once(runtime)
-                if result.ingests or result.archives or result.deliveries:
+                if result.ingests or result.archives or result.deliveries or result.volumes:
                     log.info(
-                        "sweeper queued %s ingests, %s archive copies, %s deliveries",
+                        "sweeper queued %s ingests, %s archive copies, %s volumes, %s deliveries",
                         result.ingests,
                         result.archives,
+                        result.volumes,
                         result.deliveries,
                     )
             except Exception:

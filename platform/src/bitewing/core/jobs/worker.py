@@ -17,6 +17,7 @@ _runtime: Any = None
 JOB_MODULES = (
     "bitewing.core.ingest.processing",
     "bitewing.core.ingest.archiving",
+    "bitewing.core.ingest.volumes",
     "bitewing.core.ingest.sources",
     "bitewing.core.deliveries.services",
 )
