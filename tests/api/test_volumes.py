@@ -79,3 +79,15 @@ def test_a_few_ct_slices_stay_listed_one_by_one(owner: Any, runtime: Any) -> Non
     listed = _listed(owner, patient["id"])
     assert len(listed) == MIN_VOLUME_SLICES - 1
     assert all(i["volume_slices"] is None for i in listed)
+
+
+def test_slices_that_make_no_volume_stay_listed_and_are_not_tried_again(owner: Any, runtime: Any) -> None:
+    patient = register_patient(owner)
+    slices = synthetic.make_cbct_slices(MIN_VOLUME_SLICES, shape=(48, 40), **AMELIA)
+    slices[2].RescaleIntercept = -1024  # one slice rescaled differently: no common window
+    _send(runtime, owner.tenant_id, slices)
+    assert _assemble(runtime, owner) == 1
+    listed = _listed(owner, patient["id"])
+    assert len(listed) == MIN_VOLUME_SLICES
+    assert {i["volume_slices"] for i in listed} == {0}
+    assert _assemble(runtime, owner) == 0

@@ -126,7 +126,8 @@ class Image(UuidPrimaryKey, TenantScoped, Base):
     replaced_at: Mapped[datetime | None]
     routed_at: Mapped[datetime | None]
     volume_slices: Mapped[int | None] = mapped_column(Integer)
-    """Set on the image that stands for a CBCT sent slice by slice: how many slices its views show."""
+    """Set on the image that stands for a CBCT sent slice by slice: how many slices its views show (0 on slices
+    of a series that make no volume)."""
     volume_image_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("images.id", ondelete="SET NULL"))
     """A slice of such a volume: the image that stands for it (lists show that one only)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -42,7 +42,10 @@ class ImageSummarySchema(Schema):
     dicom_birth_date = fields.Date(allow_none=True)
     volume_slices = fields.Integer(
         allow_none=True,
-        metadata={"description": "a CBCT sent slice by slice: the slices its thumbnail and preview show"},
+        metadata={
+            "description": "a CBCT sent slice by slice: the slices its thumbnail and preview show (0: its "
+            "series' slices make no volume and are listed one by one)"
+        },
     )
     renditions = fields.List(fields.Nested(RenditionLinkSchema))
 

@@ -90,8 +90,9 @@ def assemble_volume(runtime: Runtime, tenant_id: str, series_id: str) -> int | N
     """Draw a series of CBCT slices as one volume and list it as one image; returns how many slices it shows.
 
     None when the series has too few slices or they do not make one volume (different sizes or rescale:
-    logged, and the slices stay listed one by one). Safe to run again: the image standing for the volume
-    keeps its role, its thumbnail and preview are redrawn from every current slice.
+    logged, the slices stay listed one by one with `volume_slices` 0, and only a new slice makes the sweeper
+    try again). Safe to run again: the image standing for the volume keeps its role, its thumbnail and preview
+    are redrawn from every current slice.
     """
     tenant, series = uuid.UUID(tenant_id), uuid.UUID(series_id)
     with runtime.db.unit_of_work(tenant) as uow:
@@ -103,11 +104,12 @@ def assemble_volume(runtime: Runtime, tenant_id: str, series_id: str) -> int | N
         settings = uow.session.scalar(select(Tenant.rendition_settings).where(Tenant.id == tenant))
     if len(rows) < MIN_VOLUME_SLICES:
         return None
-    slices = _read_slices(runtime, [(r.id, r.archive_key, r.archive_sha256) for r in rows])
     try:
+        slices = _read_slices(runtime, [(r.id, r.archive_key, r.archive_sha256) for r in rows])
         renditions = volume_renditions(list(slices.values()), rendition_specs(settings or {}))
     except VolumeMismatch as exc:
         log.error("series %s is not drawn as one volume: %s", series_id, exc)
+        _mark_not_a_volume(runtime, tenant, [r.id for r in rows])
         return None
     ordered = sorted(slices, key=lambda image_id: slices[image_id].order)
     standing = next((r.id for r in rows if r.volume_slices), ordered[len(ordered) // 2])
@@ -122,6 +124,15 @@ def assemble_volume(runtime: Runtime, tenant_id: str, series_id: str) -> int | N
     for key in replaced:
         runtime.object_store.delete(key)
     return len(slices)
+
+
+def _mark_not_a_volume(runtime: Runtime, tenant: uuid.UUID, members: list[uuid.UUID]) -> None:
+    """Record that these slices make no volume (`volume_slices` 0), so the sweeper does not queue them again."""
+    with runtime.db.unit_of_work(tenant) as uow:
+        uow.session.execute(
+            update(Image).where(Image.id.in_(members)).values(volume_slices=0, volume_image_id=None)
+        )
+        uow.commit()
 
 
 def _stand_for_volume(
