@@ -26,7 +26,7 @@ from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from bitewing.core.dicomweb.multipart import parse_accept
 from bitewing.core.dicomweb.streams import seekable
-from bitewing.core.imaging.part10 import replace, shallow_copy, to_bytes
+from bitewing.core.imaging.part10 import replace, to_bytes, without_pixel_data
 
 AS_STORED = "*"
 DEFAULT_SYNTAX = str(ExplicitVRLittleEndian)
@@ -100,9 +100,7 @@ def native_part10(stream: BinaryIO, syntax: str) -> Iterator[bytes]:
         warnings.simplefilter("ignore")
         frames = get_decoder(source).iter_array(ds, as_rgb=False)
         first, meta = next(frames)
-    header = shallow_copy(ds)
-    for tag in [t for t in header.keys() if t >= 0x7FE00000]:  # noqa: SIM118 (keys are tags)
-        del header[tag]
+    header = without_pixel_data(ds)
     photometric = str(meta.get("photometric_interpretation", ds.PhotometricInterpretation))
     replace(header, "PhotometricInterpretation", photometric)
     samples = int(ds.get("SamplesPerPixel", 1) or 1)

@@ -74,6 +74,13 @@ class Image(UuidPrimaryKey, TenantScoped, Base):
             sqlite_where=text("archived_at IS NULL"),
         ),
         Index(
+            "ix_images_tenant_cbct_slices",
+            "tenant_id",
+            "series_id",
+            postgresql_where=text("image_type = 'cbct' AND frames = 1"),
+            sqlite_where=text("image_type = 'cbct' AND frames = 1"),
+        ),
+        Index(
             "ix_images_tenant_replaced",
             "tenant_id",
             "replaced_at",

@@ -25,6 +25,14 @@ def shallow_copy(ds: Dataset) -> Dataset:
     return out
 
 
+def without_pixel_data(ds: Dataset) -> Dataset:
+    """A `shallow_copy` of `ds` without its pixel data and the elements after it (group 7FE0 onwards)."""
+    header = shallow_copy(ds)
+    for tag in [t for t in header.keys() if t >= 0x7FE00000]:  # noqa: SIM118 (keys are tags)
+        del header[tag]
+    return header
+
+
 def replace(ds: Dataset, keyword: str, value: object) -> None:
     """Set `keyword` with a new element, never writing into an element object shared with another dataset."""
     if keyword in ds:

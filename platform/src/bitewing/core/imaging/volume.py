@@ -12,6 +12,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 from bitewing.core.imaging.decode import stored_frames
+from bitewing.core.imaging.part10 import without_pixel_data
 from bitewing.core.imaging.render import (
     Rendition,
     RenditionSpec,
@@ -69,10 +70,7 @@ def volume_slice(ds: Dataset) -> VolumeSlice:
     frames, photometric = stored_frames(ds)
     if len(frames) != 1 or frames.ndim != 3 or photometric not in ("MONOCHROME1", "MONOCHROME2"):
         raise VolumeMismatch("a volume slice must be one greyscale frame")
-    header = Dataset()
-    header.update({tag: ds[tag] for tag in ds.keys() if tag < 0x7FE00000})  # noqa: SIM118 (keys are tags)
-    header.file_meta = ds.file_meta
-    return VolumeSlice(slice_order(ds), frames[0], header)
+    return VolumeSlice(slice_order(ds), frames[0], without_pixel_data(ds))
 
 
 def volume_renditions(slices: list[VolumeSlice], specs: tuple[RenditionSpec, ...]) -> list[Rendition]:
